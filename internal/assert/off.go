@@ -1,0 +1,6 @@
+//go:build !invariants
+
+package assert
+
+// Enabled turns on the expensive checks (build tag `invariants`).
+const Enabled = false

@@ -1,0 +1,3 @@
+package cryptorand
+
+import _ "crypto/rand" // want `crypto/rand produces unreproducible randomness`

@@ -1,0 +1,246 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+)
+
+// Time is virtual time: nanoseconds since the start of the run.
+type Time int64
+
+// Duration converts a virtual time span to a time.Duration.
+func (t Time) Duration() time.Duration { return time.Duration(t) }
+
+func (t Time) String() string { return time.Duration(t).String() }
+
+// gate ties events to one incarnation of a node: when the node crashes its
+// incarnation number moves on and the old incarnation's events are dropped
+// unseen; while the node is paused its events are held back and run, in
+// order, when it resumes.
+type gate struct {
+	inc    uint64
+	paused bool
+	held   []event
+}
+
+// event is one entry of the scheduler's queue. Events are ordered by (at,
+// seq): seq is the insertion sequence, so two events at the same instant run
+// in the order they were scheduled, which is what makes a run reproducible.
+type event struct {
+	at    Time
+	seq   uint64
+	rec   Record
+	fn    func()
+	gate  *gate  // nil: not tied to a node incarnation
+	inc   uint64 // gate.inc when scheduled
+	timer *timer // non-nil for timers: skipped once stopped
+}
+
+// LimitError is the loud failure when the event queue passes its bound,
+// almost always a runaway timer loop or a flood of frames.
+type LimitError struct {
+	Queued, Max int
+	At          Time
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("sim: %d events queued at t=%s, over the bound of %d (a runaway timer or message loop?)",
+		e.Queued, e.At, e.Max)
+}
+
+// Scheduler is a discrete-event loop over virtual time. It is not safe for
+// concurrent use: a whole simulation runs on one goroutine.
+type Scheduler struct {
+	now       Time
+	seq       uint64
+	queue     []event // binary min-heap on (at, seq)
+	queuedMax int
+	held      int // events held by paused gates; they count towards the bound
+	trace     *Trace
+	executed  uint64
+}
+
+// NewScheduler makes a scheduler whose queue holds at most queuedMax events.
+func NewScheduler(queuedMax int, trace *Trace) *Scheduler {
+	if queuedMax <= 0 {
+		panic("sim: queuedMax must be positive")
+	}
+	return &Scheduler{queuedMax: queuedMax, trace: trace, queue: make([]event, 0, 1024)}
+}
+
+// Now is the current virtual time.
+func (s *Scheduler) Now() Time { return s.now }
+
+// Executed counts the events run so far.
+func (s *Scheduler) Executed() uint64 { return s.executed }
+
+// Queued counts the events waiting, held ones included.
+func (s *Scheduler) Queued() int { return len(s.queue) + s.held }
+
+// Schedule runs fn at time at (clamped to now), recording rec in the trace
+// when it runs. It panics with *LimitError past the queue bound; Run turns
+// that into an error.
+func (s *Scheduler) Schedule(at Time, rec Record, fn func()) {
+	s.push(event{at: at, rec: rec, fn: fn})
+}
+
+func (s *Scheduler) scheduleGated(at Time, rec Record, g *gate, t *timer, fn func()) {
+	s.push(event{at: at, rec: rec, fn: fn, gate: g, inc: g.inc, timer: t})
+}
+
+func (s *Scheduler) push(e event) {
+	if e.at < s.now {
+		e.at = s.now
+	}
+	if len(s.queue)+s.held >= s.queuedMax {
+		s.compact()
+		if len(s.queue)+s.held >= s.queuedMax {
+			panic(&LimitError{Queued: len(s.queue) + s.held, Max: s.queuedMax, At: s.now})
+		}
+	}
+	s.seq++
+	e.seq = s.seq
+	s.queue = append(s.queue, e)
+	s.up(len(s.queue) - 1)
+}
+
+// Step runs the next event. It reports false when the queue is empty.
+func (s *Scheduler) Step() bool {
+	for len(s.queue) > 0 {
+		e := s.pop()
+		s.now = e.at
+		if !s.admit(e) {
+			continue
+		}
+		s.executed++
+		s.trace.add(e.at, e.rec)
+		e.fn()
+		return true
+	}
+	return false
+}
+
+// admit decides whether a popped event runs now: events of a dead
+// incarnation or a stopped timer are dropped, those of a paused node held.
+func (s *Scheduler) admit(e event) bool {
+	if e.timer != nil && e.timer.stopped {
+		return false
+	}
+	if e.gate == nil {
+		return true
+	}
+	if e.gate.inc != e.inc {
+		return false
+	}
+	if e.gate.paused {
+		e.gate.held = append(e.gate.held, e)
+		s.held++
+		return false
+	}
+	return true
+}
+
+// release requeues a resumed gate's held events at now, in their order.
+func (s *Scheduler) release(g *gate) {
+	held := g.held
+	g.held = nil
+	s.held -= len(held)
+	for _, e := range held {
+		e.at = s.now
+		s.push(e)
+	}
+}
+
+// drop forgets a gate's held events (the node crashed while paused).
+func (s *Scheduler) drop(g *gate) {
+	s.held -= len(g.held)
+	g.held = nil
+}
+
+// Next is the time of the earliest queued event, if any.
+func (s *Scheduler) Next() (Time, bool) {
+	if len(s.queue) == 0 {
+		return 0, false
+	}
+	return s.queue[0].at, true
+}
+
+// AdvanceTo moves time forward to t without running anything; used after
+// the queue drains so that "run for 10s" ends at 10s.
+func (s *Scheduler) AdvanceTo(t Time) {
+	if t > s.now {
+		s.now = t
+	}
+}
+
+// compact removes events that can never run (stopped timers, dead
+// incarnations) so that the bound counts only live work.
+func (s *Scheduler) compact() {
+	live := s.queue[:0]
+	for _, e := range s.queue {
+		if e.timer != nil && e.timer.stopped {
+			continue
+		}
+		if e.gate != nil && e.gate.inc != e.inc {
+			continue
+		}
+		live = append(live, e)
+	}
+	clear(s.queue[len(live):])
+	s.queue = live
+	for i := len(s.queue)/2 - 1; i >= 0; i-- {
+		s.down(i)
+	}
+}
+
+func (s *Scheduler) pop() event {
+	q := s.queue
+	e := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = event{}
+	s.queue = q[:last]
+	if last > 0 {
+		s.down(0)
+	}
+	return e
+}
+
+func less(a, b *event) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.seq < b.seq
+}
+
+func (s *Scheduler) up(i int) {
+	q := s.queue
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(&q[i], &q[p]) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+}
+
+func (s *Scheduler) down(i int) {
+	q := s.queue
+	n := len(q)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && less(&q[r], &q[l]) {
+			m = r
+		}
+		if !less(&q[m], &q[i]) {
+			return
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+}
