@@ -236,3 +236,11 @@ func (s *Sim) run(more func() bool) (err error) {
 	}
 	return nil
 }
+
+// Call runs fn with the node's running process on the node's thread, at
+// the current time: a harness's request to a process (a client operation
+// in a toy scenario). It is dropped if the node is down by then and held
+// while it is paused.
+func (s *Sim) Call(n *Node, fn func(env.Process)) {
+	s.sched.scheduleGated(s.sched.now, n.rec(KindCall), &n.gate, nil, func() { fn(n.proc) })
+}
