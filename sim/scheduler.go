@@ -105,8 +105,13 @@ func (s *Scheduler) push(e event) {
 }
 
 // Step runs the next event. It reports false when the queue is empty.
-func (s *Scheduler) Step() bool {
-	for len(s.queue) > 0 {
+func (s *Scheduler) Step() bool { return s.StepUntil(Time(1<<63 - 1)) }
+
+// StepUntil runs the next event due at or before limit, skipping events
+// that can no longer run. It reports false when none is left by limit;
+// time then stays at the last event run or skipped.
+func (s *Scheduler) StepUntil(limit Time) bool {
+	for len(s.queue) > 0 && s.queue[0].at <= limit {
 		e := s.pop()
 		s.now = e.at
 		if !s.admit(e) {

@@ -164,10 +164,7 @@ func (s *Sim) RunFor(d time.Duration) error { return s.RunUntil(s.sched.now + Ti
 
 // RunUntil runs every event due at or before t, then sets the clock to t.
 func (s *Sim) RunUntil(t Time) error {
-	err := s.run(func() bool {
-		next, ok := s.sched.Next()
-		return ok && next <= t
-	})
+	err := s.run(t, func() bool { return true })
 	if err == nil {
 		s.sched.AdvanceTo(t)
 	}
@@ -178,10 +175,7 @@ func (s *Sim) RunUntil(t Time) error {
 // never idles, so maxEvents bounds it; reaching the bound is an error.
 func (s *Sim) RunUntilIdle(maxEvents uint64) error {
 	start := s.sched.executed
-	err := s.run(func() bool {
-		_, ok := s.sched.Next()
-		return ok && s.sched.executed-start < maxEvents
-	})
+	err := s.run(never, func() bool { return s.sched.executed-start < maxEvents })
 	if err == nil {
 		if _, ok := s.sched.Next(); ok {
 			return fmt.Errorf("sim: not idle after %d events", maxEvents)
@@ -193,10 +187,7 @@ func (s *Sim) RunUntilIdle(maxEvents uint64) error {
 // RunWhile runs events while cond holds (checked before each event) and
 // the queue is not empty.
 func (s *Sim) RunWhile(cond func() bool) error {
-	return s.run(func() bool {
-		_, ok := s.sched.Next()
-		return ok && cond()
-	})
+	return s.run(never, cond)
 }
 
 // PanicError is a panic inside a process or the simulator: the run's
@@ -214,7 +205,11 @@ func (e *PanicError) Error() string {
 // Err is the failure that stopped the run, if any.
 func (s *Sim) Err() error { return s.failed }
 
-func (s *Sim) run(more func() bool) (err error) {
+// never is a time no event reaches.
+const never = Time(1<<63 - 1)
+
+// run steps through events due by limit while more holds.
+func (s *Sim) run(limit Time, more func() bool) (err error) {
 	if s.failed != nil {
 		return s.failed
 	}
@@ -231,8 +226,7 @@ func (s *Sim) run(more func() bool) (err error) {
 			err = fmt.Errorf("sim: writing trace: %w", ferr)
 		}
 	}()
-	for more() {
-		s.sched.Step()
+	for more() && s.sched.StepUntil(limit) {
 	}
 	return nil
 }
@@ -242,5 +236,9 @@ func (s *Sim) run(more func() bool) (err error) {
 // in a toy scenario). It is dropped if the node is down by then and held
 // while it is paused.
 func (s *Sim) Call(n *Node, fn func(env.Process)) {
-	s.sched.scheduleGated(s.sched.now, n.rec(KindCall), &n.gate, nil, func() { fn(n.proc) })
+	s.sched.scheduleGated(s.sched.now, n.rec(KindCall), &n.gate, nil, func() {
+		if n.proc != nil { // scheduled while down: nothing to call
+			fn(n.proc)
+		}
+	})
 }

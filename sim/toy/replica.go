@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"strconv"
@@ -42,7 +43,14 @@ type entry struct {
 	value  string
 }
 
-func (e entry) line() string { return fmt.Sprintf("%d %d %s\n", e.seq, e.wallMs, e.value) }
+// line is the entry's form in the log file: its fields and a CRC32C over
+// them, so recovery can tell a corrupt line from a good one.
+func (e entry) line() string {
+	body := fmt.Sprintf("%d %d %s", e.seq, e.wallMs, e.value)
+	return fmt.Sprintf("%s %08x\n", body, crc32.Checksum([]byte(body), castagnoli))
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Replica is one toy node. A fresh Replica serves each incarnation.
 type Replica struct {
@@ -183,7 +191,7 @@ func parseLog(data []byte) ([]entry, int) {
 		if nl < 0 {
 			break
 		}
-		e, ok := parseEntry(string(data[good:good+nl]), len(out)+1)
+		e, ok := parseLine(string(data[good:good+nl]), len(out)+1)
 		if !ok {
 			break
 		}
@@ -193,6 +201,21 @@ func parseLog(data []byte) ([]entry, int) {
 	return out, good
 }
 
+// parseLine checks a log line's CRC, then parses its entry.
+func parseLine(line string, seqWant int) (entry, bool) {
+	i := strings.LastIndexByte(line, ' ')
+	if i < 0 {
+		return entry{}, false
+	}
+	body := line[:i]
+	crc, err := strconv.ParseUint(line[i+1:], 16, 32)
+	if err != nil || uint32(crc) != crc32.Checksum([]byte(body), castagnoli) {
+		return entry{}, false
+	}
+	return parseEntry(body, seqWant)
+}
+
+// parseEntry parses "seq ms value", the form of an entry in a frame.
 func parseEntry(line string, seqWant int) (entry, bool) {
 	f := strings.SplitN(line, " ", 3)
 	if len(f) != 3 {
