@@ -36,6 +36,18 @@ type event struct {
 	timer *timer // non-nil for timers: skipped once stopped
 }
 
+// key is what the heap orders: small, so sifting moves 24 bytes rather
+// than a whole event. body indexes the event in the scheduler's slab.
+type key struct {
+	at   Time
+	seq  uint64
+	body uint32
+}
+
+func (a key) before(b key) bool {
+	return a.at < b.at || a.at == b.at && a.seq < b.seq
+}
+
 // LimitError is the loud failure when the event queue passes its bound,
 // almost always a runaway timer loop or a flood of frames.
 type LimitError struct {
@@ -53,7 +65,9 @@ func (e *LimitError) Error() string {
 type Scheduler struct {
 	now       Time
 	seq       uint64
-	queue     []event // binary min-heap on (at, seq)
+	queue     []key   // 4-ary min-heap on (at, seq)
+	bodies    []event // slab; queue entries point into it
+	free      []uint32
 	queuedMax int
 	held      int // events held by paused gates; they count towards the bound
 	trace     *Trace
@@ -65,7 +79,7 @@ func NewScheduler(queuedMax int, trace *Trace) *Scheduler {
 	if queuedMax <= 0 {
 		panic("sim: queuedMax must be positive")
 	}
-	return &Scheduler{queuedMax: queuedMax, trace: trace, queue: make([]event, 0, 1024)}
+	return &Scheduler{queuedMax: queuedMax, trace: trace, queue: make([]key, 0, 1024), bodies: make([]event, 0, 1024)}
 }
 
 // Now is the current virtual time.
@@ -100,7 +114,16 @@ func (s *Scheduler) push(e event) {
 	}
 	s.seq++
 	e.seq = s.seq
-	s.queue = append(s.queue, e)
+	var body uint32
+	if n := len(s.free); n > 0 {
+		body = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.bodies[body] = e
+	} else {
+		body = uint32(len(s.bodies))
+		s.bodies = append(s.bodies, e)
+	}
+	s.queue = append(s.queue, key{at: e.at, seq: e.seq, body: body})
 	s.up(len(s.queue) - 1)
 }
 
@@ -182,70 +205,73 @@ func (s *Scheduler) AdvanceTo(t Time) {
 // incarnations) so that the bound counts only live work.
 func (s *Scheduler) compact() {
 	live := s.queue[:0]
-	for _, e := range s.queue {
-		if e.timer != nil && e.timer.stopped {
+	for _, k := range s.queue {
+		e := &s.bodies[k.body]
+		if e.timer != nil && e.timer.stopped || e.gate != nil && e.gate.inc != e.inc {
+			*e = event{}
+			s.free = append(s.free, k.body)
 			continue
 		}
-		if e.gate != nil && e.gate.inc != e.inc {
-			continue
-		}
-		live = append(live, e)
+		live = append(live, k)
 	}
-	clear(s.queue[len(live):])
 	s.queue = live
-	for i := len(s.queue)/2 - 1; i >= 0; i-- {
+	for i := (len(s.queue) - 2) / 4; i >= 0; i-- {
 		s.down(i)
 	}
 }
 
+// pop removes the earliest event and frees its slab slot.
 func (s *Scheduler) pop() event {
 	q := s.queue
-	e := q[0]
+	top := q[0]
 	last := len(q) - 1
 	q[0] = q[last]
-	q[last] = event{}
 	s.queue = q[:last]
 	if last > 0 {
 		s.down(0)
 	}
+	e := s.bodies[top.body]
+	s.bodies[top.body] = event{} // drop references for the GC
+	s.free = append(s.free, top.body)
 	return e
 }
 
-func less(a, b *event) bool {
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.seq < b.seq
-}
-
+// up and down sift by moving a hole rather than swapping: each key moves
+// once. The heap is 4-ary, half as deep as a binary one.
 func (s *Scheduler) up(i int) {
 	q := s.queue
+	k := q[i]
 	for i > 0 {
-		p := (i - 1) / 2
-		if !less(&q[i], &q[p]) {
+		p := (i - 1) / 4
+		if !k.before(q[p]) {
 			break
 		}
-		q[i], q[p] = q[p], q[i]
+		q[i] = q[p]
 		i = p
 	}
+	q[i] = k
 }
 
 func (s *Scheduler) down(i int) {
 	q := s.queue
 	n := len(q)
+	k := q[i]
 	for {
-		l := 2*i + 1
-		if l >= n {
-			return
+		c := 4*i + 1
+		if c >= n {
+			break
 		}
-		m := l
-		if r := l + 1; r < n && less(&q[r], &q[l]) {
-			m = r
+		m := c
+		for j := c + 1; j < c+4 && j < n; j++ {
+			if q[j].before(q[m]) {
+				m = j
+			}
 		}
-		if !less(&q[m], &q[i]) {
-			return
+		if !q[m].before(k) {
+			break
 		}
-		q[i], q[m] = q[m], q[i]
+		q[i] = q[m]
 		i = m
 	}
+	q[i] = k
 }
