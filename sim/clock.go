@@ -72,14 +72,25 @@ func (c *nodeClock) trueSpan(d int64) Time {
 	return Time(t)
 }
 
-// scalePpm computes d × (10⁶+ppm)/10⁶ without overflow for any run length:
-// d is split into whole millions and a remainder.
+// scalePpm computes ⌊d × (10⁶+ppm)/10⁶⌋ without overflow for any run
+// length: d is split into whole millions and a remainder.
+//
+// It rounds down for either sign of drift (Go's division truncates towards
+// zero, which would round up a slow clock): trueSpan rounds a timer up to
+// the first instant at which the clock, so read, has reached the deadline,
+// and a slow node must not read its deadline a nanosecond before its timer
+// fires.
 func scalePpm(d, ppm int64) int64 {
 	if ppm == 0 {
 		return d
 	}
 	q, r := d/1_000_000, d%1_000_000
-	return d + q*ppm + r*ppm/1_000_000
+	x := r * ppm
+	f := x / 1_000_000
+	if x%1_000_000 < 0 {
+		f--
+	}
+	return d + q*ppm + f
 }
 
 // timer is one armed AfterFunc.
@@ -116,7 +127,7 @@ func (c simClock) AfterFunc(d time.Duration, f func()) env.Timer {
 	span := max(n.clock.trueSpan(int64(d)), 0)
 	n.timerSeq++
 	rec := Record{Kind: KindTimer, Node: n.index, A: n.timerSeq}
-	n.sim.sched.scheduleGated(n.sim.sched.now+span, rec, &n.gate, t, func() {
+	n.sim.sched.scheduleFor(n.sim.sched.now+span, rec, &n.gate, c.inc, t, func() {
 		t.fired = true
 		f()
 	})

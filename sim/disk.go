@@ -47,6 +47,12 @@ type Disk struct {
 	durable map[string]*inode
 	inoNext uint64
 	used    int64
+	// dirSyncs numbers SyncDir calls; dirSynced is, per directory, the
+	// number of the call whose snapshot the durable namespace holds. Syncs
+	// may complete out of order, and an older snapshot must not undo a
+	// newer one.
+	dirSyncs  uint64
+	dirSynced map[string]uint64
 }
 
 type inode struct {
@@ -65,7 +71,10 @@ type diskOp struct {
 }
 
 func newDisk(n *Node, opts DiskOptions, rng *rand.Rand) *Disk {
-	return &Disk{node: n, opts: opts, rng: rng, cached: map[string]*inode{}, durable: map[string]*inode{}}
+	return &Disk{
+		node: n, opts: opts, rng: rng,
+		cached: map[string]*inode{}, durable: map[string]*inode{}, dirSynced: map[string]uint64{},
+	}
 }
 
 // Options returns the disk's current options.
@@ -152,9 +161,14 @@ func (d *Disk) Corrupt(path string, off, n int64) error {
 	if !ok {
 		return fmt.Errorf("corrupt %s: %w", path, env.ErrNotExist)
 	}
-	for _, b := range [][]byte{ino.data, ino.durable} {
-		for i := off; i < off+n && i < int64(len(b)); i++ {
-			b[i] ^= byte(1 + d.rng.IntN(255))
+	// One garbage mask for both copies: a reread after a crash must find
+	// the same damage the page cache showed.
+	for i := off; i < off+n && i < int64(max(len(ino.data), len(ino.durable))); i++ {
+		mask := byte(1 + d.rng.IntN(255))
+		for _, b := range [][]byte{ino.data, ino.durable} {
+			if i < int64(len(b)) {
+				b[i] ^= mask
+			}
 		}
 	}
 	return nil
@@ -197,7 +211,8 @@ func cmpU64(a, b uint64) int {
 // diskFS is the env.FS an incarnation sees. It holds the incarnation so
 // that callbacks of a crashed incarnation never run.
 type diskFS struct {
-	d *Disk
+	d   *Disk
+	inc uint64
 }
 
 var _ env.FS = diskFS{}
@@ -235,7 +250,7 @@ func (fs diskFS) Create(path string) (env.File, error) {
 	d.inoNext++
 	ino := &inode{ino: d.inoNext}
 	d.cached[path] = ino
-	return &diskFile{d: d, ino: ino, path: path}, nil
+	return &diskFile{d: d, inc: fs.inc, ino: ino, path: path}, nil
 }
 
 func (fs diskFS) Open(path string) (env.File, error) {
@@ -243,7 +258,7 @@ func (fs diskFS) Open(path string) (env.File, error) {
 	if !ok {
 		return nil, fmt.Errorf("open %s: %w", path, env.ErrNotExist)
 	}
-	return &diskFile{d: fs.d, ino: ino, path: path}, nil
+	return &diskFile{d: fs.d, inc: fs.inc, ino: ino, path: path}, nil
 }
 
 func (fs diskFS) Remove(path string) error {
@@ -317,13 +332,20 @@ func (fs diskFS) SyncDir(dir string, done func(error)) {
 		}
 	}
 	failed := d.fault(d.opts.SyncErrorPercent)
+	d.dirSyncs++
+	gen := d.dirSyncs
 	n := d.node
 	rec := Record{Kind: KindSync, Node: n.index, B: boolU64(failed)}
-	n.sim.sched.scheduleGated(n.sim.sched.now+d.syncDelay(), rec, &n.gate, nil, func() {
+	n.sim.sched.scheduleFor(n.sim.sched.now+d.syncDelay(), rec, &n.gate, fs.inc, nil, func() {
 		if failed {
 			done(fmt.Errorf("sync dir %q: %w", dir, env.ErrIO))
 			return
 		}
+		if gen < d.dirSynced[dir] {
+			done(nil) // a later SyncDir of dir completed first and covers this one
+			return
+		}
+		d.dirSynced[dir] = gen
 		for name := range d.durable { //gregor:unordered-ok deletes only; order cannot matter
 			if parentDir(name) == dir {
 				delete(d.durable, name)
@@ -344,6 +366,7 @@ func boolU64(b bool) uint64 {
 // diskFile is an open handle.
 type diskFile struct {
 	d      *Disk
+	inc    uint64 // the incarnation that opened it
 	ino    *inode
 	path   string
 	closed bool
@@ -434,11 +457,16 @@ func (f *diskFile) apply(op diskOp) {
 func (f *diskFile) Sync(done func(error)) {
 	d, ino := f.d, f.ino
 	target := ino.opSeq
-	failed := f.closed || d.fault(d.opts.SyncErrorPercent)
+	closed := f.closed
+	failed := closed || d.fault(d.opts.SyncErrorPercent)
 	n := d.node
 	rec := Record{Kind: KindSync, Node: n.index, A: ino.ino, B: boolU64(failed)}
-	n.sim.sched.scheduleGated(n.sim.sched.now+d.syncDelay(), rec, &n.gate, nil, func() {
-		if failed {
+	n.sim.sched.scheduleFor(n.sim.sched.now+d.syncDelay(), rec, &n.gate, f.inc, nil, func() {
+		switch {
+		case closed:
+			done(fmt.Errorf("sync %s: %w", f.path, env.ErrClosed))
+			return
+		case failed:
 			done(fmt.Errorf("sync %s: %w", f.path, env.ErrIO))
 			return
 		}

@@ -387,7 +387,7 @@ func (e *endpoint) Close() {
 		e.sendFin()
 	}
 	n := e.node
-	n.sim.sched.scheduleGated(n.sim.sched.now, Record{Kind: KindClosed, Node: n.index, A: e.id}, &n.gate, nil, func() {
+	n.sim.sched.scheduleFor(n.sim.sched.now, Record{Kind: KindClosed, Node: n.index, A: e.id}, &n.gate, e.inc, nil, func() {
 		e.finish(nil)
 	})
 }
@@ -494,7 +494,8 @@ func (l *listener) Close() {
 
 // simNet is the env.Network a node incarnation sees.
 type simNet struct {
-	n *Node
+	n   *Node
+	inc uint64
 }
 
 var _ env.Network = simNet{}
@@ -503,6 +504,11 @@ func (s simNet) Listen(port int, accept func(env.Conn) env.Handler) (env.Listene
 	n := s.n
 	if port <= 0 || port > 65535 {
 		return nil, fmt.Errorf("listen on port %d: invalid port", port)
+	}
+	if s.inc != n.gate.inc {
+		// The incarnation is over (see Scheduler.scheduleFor): a listener
+		// would outlive it and accept into a dead process.
+		return nil, fmt.Errorf("listen on %s:%d: %w", n.name, port, env.ErrClosed)
 	}
 	if _, ok := n.listeners[port]; ok {
 		return nil, fmt.Errorf("listen on %s:%d: %w", n.name, port, env.ErrAddrInUse)
@@ -516,7 +522,7 @@ func (s simNet) Dial(addr string, h env.Handler) env.Conn {
 	n := s.n
 	nw := n.sim.net
 	nw.connID++
-	e := &endpoint{id: nw.connID, node: n, inc: n.gate.inc, handler: h, local: n.name, remote: addr}
+	e := &endpoint{id: nw.connID, node: n, inc: s.inc, handler: h, local: n.name, remote: addr}
 	e.conn = &conn{nw: nw, a: e}
 	n.endpoints[e.id] = e
 	host, port, err := splitAddr(addr)
@@ -590,7 +596,7 @@ func (e *endpoint) failLater(err error, delay time.Duration) {
 	n := e.node
 	e.state = connDialing
 	rec := Record{Kind: KindRefused, Node: n.index, A: e.id}
-	n.sim.sched.scheduleGated(n.sim.sched.now+Time(delay), rec, &n.gate, nil, func() {
+	n.sim.sched.scheduleFor(n.sim.sched.now+Time(delay), rec, &n.gate, e.inc, nil, func() {
 		e.finish(err)
 	})
 }

@@ -196,8 +196,8 @@ var _ env.Env = (*nodeEnv)(nil)
 
 func (e *nodeEnv) Name() string     { return e.n.name }
 func (e *nodeEnv) Clock() env.Clock { return simClock{n: e.n, inc: e.inc} }
-func (e *nodeEnv) Net() env.Network { return simNet{n: e.n} }
-func (e *nodeEnv) FS() env.FS       { return diskFS{d: e.n.disk} }
+func (e *nodeEnv) Net() env.Network { return simNet{n: e.n, inc: e.inc} }
+func (e *nodeEnv) FS() env.FS       { return diskFS{d: e.n.disk, inc: e.inc} }
 func (e *nodeEnv) Rand() *rand.Rand { return e.n.rng }
 func (e *nodeEnv) Log() *slog.Logger {
 	return e.n.log

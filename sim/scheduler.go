@@ -26,6 +26,7 @@ type gate struct {
 // event is one entry of the scheduler's queue. Events are ordered by (at,
 // seq): seq is the insertion sequence, so two events at the same instant run
 // in the order they were scheduled, which is what makes a run reproducible.
+// (A resumed node's released events take seqs that go first; see seqBase.)
 type event struct {
 	at    Time
 	seq   uint64
@@ -64,7 +65,8 @@ func (e *LimitError) Error() string {
 // concurrent use: a whole simulation runs on one goroutine.
 type Scheduler struct {
 	now       Time
-	seq       uint64
+	seq       uint64  // last sequence number of an ordinary event
+	seqFirst  uint64  // last sequence number of a released event
 	queue     []key   // 4-ary min-heap on (at, seq)
 	bodies    []event // slab; queue entries point into it
 	free      []uint32
@@ -79,8 +81,16 @@ func NewScheduler(queuedMax int, trace *Trace) *Scheduler {
 	if queuedMax <= 0 {
 		panic("sim: queuedMax must be positive")
 	}
-	return &Scheduler{queuedMax: queuedMax, trace: trace, queue: make([]key, 0, 1024), bodies: make([]event, 0, 1024)}
+	return &Scheduler{queuedMax: queuedMax, trace: trace, seq: seqBase, queue: make([]key, 0, 1024), bodies: make([]event, 0, 1024)}
 }
+
+// Sequence numbers come from two ranges. Ordinary events count up from
+// seqBase; the events a resumed node releases count up from zero, below
+// every ordinary one. So at the instant of a resume the node's backlog runs
+// first, in its own order, before anything else due then: otherwise an
+// event queued for that instant before the resume (the node's own timer, a
+// frame arriving for it) would overtake work that was due earlier.
+const seqBase = 1 << 62
 
 // Now is the current virtual time.
 func (s *Scheduler) Now() Time { return s.now }
@@ -99,10 +109,22 @@ func (s *Scheduler) Schedule(at Time, rec Record, fn func()) {
 }
 
 func (s *Scheduler) scheduleGated(at Time, rec Record, g *gate, t *timer, fn func()) {
-	s.push(event{at: at, rec: rec, fn: fn, gate: g, inc: g.inc, timer: t})
+	s.scheduleFor(at, rec, g, g.inc, t, fn)
 }
 
-func (s *Scheduler) push(e event) {
+// scheduleFor ties an event to incarnation inc of g's node, which may be
+// over already: then the event is dead on arrival. The Env of an
+// incarnation schedules this way, so that a process still running code
+// after its own end (after calling Stop's done, which kills it at once)
+// cannot plant callbacks in the node's next life or in its downtime.
+func (s *Scheduler) scheduleFor(at Time, rec Record, g *gate, inc uint64, t *timer, fn func()) {
+	s.push(event{at: at, rec: rec, fn: fn, gate: g, inc: inc, timer: t})
+}
+
+func (s *Scheduler) push(e event) { s.insert(e, &s.seq) }
+
+// insert queues e with the next sequence number of the range seq counts.
+func (s *Scheduler) insert(e event, seq *uint64) {
 	if e.at < s.now {
 		e.at = s.now
 	}
@@ -112,8 +134,8 @@ func (s *Scheduler) push(e event) {
 			panic(&LimitError{Queued: len(s.queue) + s.held, Max: s.queuedMax, At: s.now})
 		}
 	}
-	s.seq++
-	e.seq = s.seq
+	*seq++
+	e.seq = *seq
 	var body uint32
 	if n := len(s.free); n > 0 {
 		body = s.free[n-1]
@@ -168,14 +190,15 @@ func (s *Scheduler) admit(e event) bool {
 	return true
 }
 
-// release requeues a resumed gate's held events at now, in their order.
+// release requeues a resumed gate's held events at now, in their order,
+// ahead of every other event due now (see seqBase).
 func (s *Scheduler) release(g *gate) {
 	held := g.held
 	g.held = nil
 	s.held -= len(held)
 	for _, e := range held {
 		e.at = s.now
-		s.push(e)
+		s.insert(e, &s.seqFirst)
 	}
 }
 
@@ -215,6 +238,12 @@ func (s *Scheduler) compact() {
 		live = append(live, k)
 	}
 	s.queue = live
+	// Heapify from the last parent down. With fewer than two keys there is
+	// no parent, and (0-2)/4 truncates to 0: down(0) on an empty queue
+	// (everything compacted away) would index out of range.
+	if len(s.queue) < 2 {
+		return
+	}
 	for i := (len(s.queue) - 2) / 4; i >= 0; i-- {
 		s.down(i)
 	}
