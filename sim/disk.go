@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gregor-dst/gregor/env"
+	"github.com/gregor-dst/gregor/internal/assert"
 )
 
 // DiskOptions shape a node's disk. The zero value is a fast, faultless,
@@ -61,6 +62,10 @@ type inode struct {
 	durable []byte
 	pending []diskOp // unsynced, oldest first
 	opSeq   uint64
+	// linked: a name in the cached namespace refers to it. Space is counted
+	// for linked inodes only; a removed file still open cannot be reached
+	// by name, and a crash forgets it.
+	linked bool
 }
 
 type diskOp struct {
@@ -91,6 +96,9 @@ func (d *Disk) UsedBytes() int64 { return d.used }
 // the durable namespace. Inodes are visited in number order because the
 // torn-write draws must not depend on map order.
 func (d *Disk) crash() {
+	if assert.Enabled {
+		d.checkUsed()
+	}
 	inos := map[*inode]bool{}
 	for _, ino := range d.durable { //gregor:unordered-ok collected into a set, sorted below
 		inos[ino] = true
@@ -99,9 +107,27 @@ func (d *Disk) crash() {
 	d.used = 0
 	for _, ino := range list {
 		d.recover(ino)
+		ino.linked = true
 		d.used += int64(len(ino.data))
 	}
 	d.cached = maps.Clone(d.durable)
+	if assert.Enabled {
+		d.checkUsed()
+	}
+}
+
+// checkUsed recomputes the space in use from the namespace and compares it
+// with the running count the writes keep.
+func (d *Disk) checkUsed() {
+	seen := map[*inode]bool{}
+	var used int64
+	for _, ino := range d.cached { //gregor:unordered-ok a sum; order cannot matter
+		if !seen[ino] {
+			seen[ino] = true
+			used += int64(len(ino.data))
+		}
+	}
+	assert.Thatf(used == d.used, "disk %s: %d bytes in files, %d counted", d.node.name, used, d.used)
 }
 
 func (d *Disk) recover(ino *inode) {
@@ -248,7 +274,7 @@ func (fs diskFS) Create(path string) (env.File, error) {
 		return nil, fmt.Errorf("create %s: %w", path, env.ErrIO)
 	}
 	d.inoNext++
-	ino := &inode{ino: d.inoNext}
+	ino := &inode{ino: d.inoNext, linked: true}
 	d.cached[path] = ino
 	return &diskFile{d: d, inc: fs.inc, ino: ino, path: path}, nil
 }
@@ -269,6 +295,7 @@ func (fs diskFS) Remove(path string) error {
 	}
 	delete(d.cached, path)
 	d.used -= int64(len(ino.data))
+	ino.linked = false
 	return nil
 }
 
@@ -286,6 +313,7 @@ func (fs diskFS) Rename(oldPath, newPath string) error {
 	}
 	if old, ok := d.cached[newPath]; ok {
 		d.used -= int64(len(old.data))
+		old.linked = false
 	}
 	d.cached[newPath] = ino
 	delete(d.cached, oldPath)
@@ -450,7 +478,9 @@ func (f *diskFile) apply(op diskOp) {
 	op.seq = ino.opSeq
 	ino.data = applyOp(ino.data, op)
 	ino.pending = append(ino.pending, op)
-	f.d.used += int64(len(ino.data)) - before
+	if ino.linked {
+		f.d.used += int64(len(ino.data)) - before
+	}
 }
 
 // Sync makes the writes issued so far durable after the sync latency.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gregor-dst/gregor/env"
+	"github.com/gregor-dst/gregor/internal/assert"
 )
 
 // Latency is a delay distribution: Min plus an exponential tail with mean
@@ -272,6 +273,12 @@ func (d *direction) arrive() {
 		return
 	}
 	it := d.queue[d.head]
+	// Pair check with push: arrivals were made nondecreasing there, and
+	// the head runs exactly at its arrival (or later, after a stall).
+	assert.That(it.arrive <= now, "network: frame delivered before its arrival time")
+	if assert.Enabled && d.head+1 < len(d.queue) {
+		assert.That(d.queue[d.head+1].arrive >= it.arrive, "network: direction queue out of order")
+	}
 	d.queue[d.head] = item{}
 	d.head++
 	d.bytes -= len(it.frame)

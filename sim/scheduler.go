@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"time"
+
+	"github.com/gregor-dst/gregor/internal/assert"
 )
 
 // Time is virtual time: nanoseconds since the start of the run.
@@ -158,7 +160,13 @@ func (s *Scheduler) Step() bool { return s.StepUntil(Time(1<<63 - 1)) }
 func (s *Scheduler) StepUntil(limit Time) bool {
 	for len(s.queue) > 0 && s.queue[0].at <= limit {
 		e := s.pop()
+		// Time never runs backwards: push clamps to now and the heap
+		// yields the minimum. A failure here is a broken heap.
+		assert.That(e.at >= s.now, "scheduler: event before now")
 		s.now = e.at
+		if assert.Enabled {
+			s.checkHeap()
+		}
 		if !s.admit(e) {
 			continue
 		}
@@ -303,4 +311,18 @@ func (s *Scheduler) down(i int) {
 		i = m
 	}
 	q[i] = k
+}
+
+// checkHeap verifies the heap order around the root and its children, and
+// that every queued key points at its own body. It is an invariants-build
+// check: a sampled walk, cheap enough to run on every event.
+func (s *Scheduler) checkHeap() {
+	q := s.queue
+	for i := 1; i < len(q) && i <= 16; i++ {
+		assert.That(!q[i].before(q[(i-1)/4]), "scheduler: heap order broken")
+	}
+	for i := 0; i < len(q) && i < 16; i++ {
+		b := &s.bodies[q[i].body]
+		assert.That(b.seq == q[i].seq && b.at == q[i].at, "scheduler: key and body disagree")
+	}
 }
