@@ -101,7 +101,11 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	}
 	out := cmd.OutOrStdout()
 	if !f.json {
-		fmt.Fprintf(out, "gregor sim: toy primary-backup cluster; seeds %d..%d\n", first, last)
+		what := fmt.Sprintf("seeds %d..%d", first, last)
+		if single {
+			what = fmt.Sprintf("seed %d", first)
+		}
+		fmt.Fprintf(out, "gregor sim: toy primary-backup cluster; %s\n", what)
 	}
 	opts, closeTrace, err := busyOptions(f)
 	if err != nil {
