@@ -11,6 +11,7 @@
 // sees more of it), workloads, checker, bench. Outside broker/real it obeys
 // the determinism rules checked by internal/detcheck.
 //
-// Status: the broker arrives with the single-node broker issue; this file
-// fixes the package's place and rules.
+// Status: the wire layer (request decoding, response encoding, the API
+// registry and ApiVersions derived from it) is here; the broker process,
+// storage and the other APIs come with the single-node broker issue.
 package broker
