@@ -134,8 +134,7 @@ func (d *Disk) recover(ino *inode) {
 	data := slices.Clone(ino.durable)
 	if d.opts.TornWrites && len(ino.pending) > 0 {
 		survive := d.rng.IntN(len(ino.pending) + 1)
-		for i, op := range ino.pending[:survive] {
-			_ = i
+		for _, op := range ino.pending[:survive] {
 			data = applyOp(data, op)
 		}
 		if survive < len(ino.pending) {

@@ -3,6 +3,7 @@ package toy
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -233,7 +234,7 @@ func (b *busy) checkAgreement() string {
 			}
 		}
 	}
-	for _, seq := range slices.Sorted(mapsKeys(b.committed)) {
+	for _, seq := range slices.Sorted(maps.Keys(b.committed)) {
 		want := b.committed[seq]
 		if seq > len(ref) || ref[seq-1].value != want {
 			return fmt.Sprintf("committed entry %d (%q) lost by the primary", seq, want)
@@ -254,21 +255,6 @@ func (b *busy) checkConverged() string {
 		return fmt.Sprintf("the primary committed %d of %d entries 15s after the heal", ref.committed, len(ref.entries))
 	}
 	return ""
-}
-
-func mapsKeys(m map[int]string) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		keys := make([]int, 0, len(m))
-		for k := range m { //gregor:unordered-ok sorted by the caller (slices.Sorted)
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (b *busy) note(format string, args ...any) {
