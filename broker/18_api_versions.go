@@ -23,7 +23,11 @@ import (
 
 const apiVersionsKey = 18
 
-func init() { regKey(apiVersionsKey, 0, 4) }
+func init() { regKey(apiVersionsKey, 0, 4, (*Broker).serveApiVersions) }
+
+func (b *Broker) serveApiVersions(r *request) {
+	r.respond(handleApiVersions(r.req.(*kmsg.ApiVersionsRequest)))
+}
 
 // handleApiVersions answers a decoded ApiVersions request.
 func handleApiVersions(req *kmsg.ApiVersionsRequest) *kmsg.ApiVersionsResponse {

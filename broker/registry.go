@@ -7,10 +7,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// versionRange is what the broker serves of one API key.
+// handler serves one decoded request. It answers through r.respond, now
+// or later (a fetch waiting for data), exactly once.
+type handler func(b *Broker, r *request)
+
+// versionRange is what the broker serves of one API key, and who serves it.
 type versionRange struct {
 	key      int16
 	min, max int16
+	serve    handler
 }
 
 // registry holds every API key the broker serves, registered by the file
@@ -21,15 +26,15 @@ var registry = map[int16]versionRange{}
 
 // regKey registers an API key's version range. Each API file calls it from
 // init; a duplicate or an impossible range is a programming error.
-func regKey(key, min, max int16) {
+func regKey(key, min, max int16, serve handler) {
 	if _, dup := registry[key]; dup {
 		panic(fmt.Sprintf("broker: api key %d registered twice", key))
 	}
 	req := kmsg.RequestForKey(key)
-	if req == nil || min < 0 || min > max || max > req.MaxVersion() {
+	if req == nil || serve == nil || min < 0 || min > max || max > req.MaxVersion() {
 		panic(fmt.Sprintf("broker: bad registration for api key %d: v%d–v%d", key, min, max))
 	}
-	registry[key] = versionRange{key: key, min: min, max: max}
+	registry[key] = versionRange{key: key, min: min, max: max, serve: serve}
 }
 
 // supported reports whether the broker serves key at version.
@@ -51,4 +56,9 @@ func apiKeys() []kmsg.ApiVersionsResponseApiKey {
 		out[i] = kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: r.min, MaxVersion: r.max}
 	}
 	return out
+}
+
+// dispatch hands a decoded request to its API's handler.
+func (b *Broker) dispatch(r *request) {
+	registry[r.h.Key].serve(b, r)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gregor-dst/gregor/broker/wire"
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -26,10 +27,10 @@ type RequestHeader struct {
 // except an ApiVersions request at a version we do not serve, which gets a
 // v0 answer (ErrUnsupportedVersion with Key 18; see UnsupportedApiVersions).
 var (
-	ErrShortHeader        = errors.New("request header truncated")
+	ErrShortHeader        = wire.ErrShortHeader
 	ErrUnknownKey         = errors.New("unknown api key")
 	ErrUnsupportedVersion = errors.New("unsupported api version")
-	ErrBadBody            = errors.New("malformed request body")
+	ErrBadBody            = wire.ErrBadBody
 )
 
 // DecodeRequest parses one request frame. On an error it still returns the
@@ -51,7 +52,7 @@ func DecodeRequest(frame []byte) (RequestHeader, kmsg.Request, error) {
 	}
 	req.SetVersion(h.Version)
 	if req.IsFlexible() {
-		if !skipTags(&r) {
+		if !wire.SkipTags(&r) {
 			return h, nil, fmt.Errorf("%w: header tags of %s v%d", ErrShortHeader, kmsg.NameForKey(h.Key), h.Version)
 		}
 	}
@@ -77,59 +78,4 @@ func AppendResponse(dst []byte, h RequestHeader, resp kmsg.Response) []byte {
 		dst = append(dst, 0) // no tagged fields
 	}
 	return resp.AppendTo(dst)
-}
-
-// AppendRequest appends a request frame (header v1/v2 and body); the
-// in-sim clients use it.
-func AppendRequest(dst []byte, req kmsg.Request, correlationID int32, clientID *string) []byte {
-	dst = binary.BigEndian.AppendUint16(dst, uint16(req.Key()))
-	dst = binary.BigEndian.AppendUint16(dst, uint16(req.GetVersion()))
-	dst = binary.BigEndian.AppendUint32(dst, uint32(correlationID))
-	if clientID == nil {
-		dst = binary.BigEndian.AppendUint16(dst, 0xffff)
-	} else {
-		dst = binary.BigEndian.AppendUint16(dst, uint16(len(*clientID)))
-		dst = append(dst, *clientID...)
-	}
-	if req.IsFlexible() {
-		dst = append(dst, 0)
-	}
-	return req.AppendTo(dst)
-}
-
-// ReadFrameLength reads the 4-byte length prefix of a frame on a stream
-// and checks it against the limit, so a hostile or corrupt length never
-// makes the reader allocate.
-func ReadFrameLength(prefix [4]byte, frameBytesMax int32) (int32, error) {
-	n := int32(binary.BigEndian.Uint32(prefix[:]))
-	if n < 0 || n > frameBytesMax {
-		return 0, fmt.Errorf("frame length %d outside 0..%d", n, frameBytesMax)
-	}
-	return n, nil
-}
-
-// AppendFrameLength prefixes a frame with its length for a stream.
-func AppendFrameLength(dst []byte, frame []byte) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(frame)))
-	return append(dst, frame...)
-}
-
-// skipTags skips a tagged-field section. kmsg.SkipTags keeps looping for the
-// claimed count after the input runs out, so a 15-byte frame claiming 2³²
-// tags ties up a connection for half a minute; here the count is bounded
-// by the bytes left (a tag takes at least two) and the loop stops at the
-// first short read.
-func skipTags(r *kbin.Reader) bool {
-	n := r.Uvarint()
-	if !r.Ok() || int(n) > len(r.Src)/2 {
-		return false
-	}
-	for range n {
-		r.Uvarint() // tag
-		r.Span(int(r.Uvarint()))
-		if !r.Ok() {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/binary"
+	"github.com/gregor-dst/gregor/broker/wire"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,7 +32,7 @@ func TestApiVersionsEveryVersion(t *testing.T) {
 		req := kmsg.NewPtrApiVersionsRequest()
 		req.SetVersion(v)
 		req.ClientSoftwareName, req.ClientSoftwareVersion = "gregor-test", "1.0"
-		frame := AppendRequest(nil, req, 41+int32(v), &client)
+		frame := wire.AppendRequest(nil, req, 41+int32(v), &client)
 
 		h, decoded, err := DecodeRequest(frame)
 		require.NoError(t, err, "v%d", v)
@@ -64,7 +65,7 @@ func TestApiVersionsUnsupportedVersion(t *testing.T) {
 }
 
 func TestDecodeRequestRejects(t *testing.T) {
-	valid := AppendRequest(nil, kmsg.NewPtrApiVersionsRequest(), 1, nil)
+	valid := wire.AppendRequest(nil, kmsg.NewPtrApiVersionsRequest(), 1, nil)
 	cases := []struct {
 		name  string
 		frame []byte
@@ -74,7 +75,7 @@ func TestDecodeRequestRejects(t *testing.T) {
 		{"half a header", valid[:5], ErrShortHeader},
 		{"client id longer than the frame", []byte{0, 18, 0, 0, 0, 0, 0, 1, 0, 50, 'x'}, ErrShortHeader},
 		{"unknown key", []byte{0x7f, 0x00, 0, 0, 0, 0, 0, 1, 0xff, 0xff}, ErrUnknownKey},
-		{"known to kmsg, not served", AppendRequest(nil, kmsg.NewPtrProduceRequest(), 1, nil), ErrUnsupportedVersion},
+		{"known to kmsg, not served", wire.AppendRequest(nil, kmsg.NewPtrProduceRequest(), 1, nil), ErrUnsupportedVersion},
 		{"negative version", []byte{0, 18, 0xff, 0xff, 0, 0, 0, 1, 0xff, 0xff}, ErrUnsupportedVersion},
 		{"flexible header tags cut off", []byte{0, 18, 0, 3, 0, 0, 0, 1, 0xff, 0xff}, ErrShortHeader},
 		{"2³² header tags claimed in 15 bytes", []byte{0, 18, 0, 3, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrShortHeader},
@@ -91,25 +92,26 @@ func TestDecodeRequestRejects(t *testing.T) {
 }
 
 func TestRegistryRejectsBadRegistrations(t *testing.T) {
-	require.Panics(t, func() { regKey(apiVersionsKey, 0, 4) }, "duplicate")
-	require.Panics(t, func() { regKey(0x7f00, 0, 1) }, "unknown key")
-	require.Panics(t, func() { regKey(0, 5, 3) }, "min above max")
-	require.Panics(t, func() { regKey(0, 0, 999) }, "beyond what kmsg can parse")
-	_, ok := registry[0]
+	require.Panics(t, func() { regKey(apiVersionsKey, 0, 4, (*Broker).serveApiVersions) }, "duplicate")
+	require.Panics(t, func() { regKey(0x7f00, 0, 1, (*Broker).serveApiVersions) }, "unknown key")
+	require.Panics(t, func() { regKey(57, 5, 3, (*Broker).serveApiVersions) }, "min above max")
+	require.Panics(t, func() { regKey(57, 0, 999, (*Broker).serveApiVersions) }, "beyond what kmsg can parse")
+	require.Panics(t, func() { regKey(57, 0, 1, nil) }, "no handler")
+	_, ok := registry[57]
 	require.False(t, ok, "a failed registration leaves nothing behind")
 }
 
 func TestFrameLength(t *testing.T) {
 	frame := []byte("hello")
-	stream := AppendFrameLength(nil, frame)
+	stream := wire.AppendFrameLength(nil, frame)
 	var prefix [4]byte
 	copy(prefix[:], stream)
-	n, err := ReadFrameLength(prefix, 100)
+	n, err := wire.ReadFrameLength(prefix, 100)
 	require.NoError(t, err)
 	require.Equal(t, int32(5), n)
-	_, err = ReadFrameLength(prefix, 4)
+	_, err = wire.ReadFrameLength(prefix, 4)
 	require.Error(t, err, "over the limit")
-	_, err = ReadFrameLength([4]byte{0xff, 0xff, 0xff, 0xff}, 100)
+	_, err = wire.ReadFrameLength([4]byte{0xff, 0xff, 0xff, 0xff}, 100)
 	require.Error(t, err, "negative")
 }
 
@@ -121,7 +123,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		req := kmsg.NewPtrApiVersionsRequest()
 		req.SetVersion(v)
 		req.ClientSoftwareName = "x"
-		f.Add(AppendRequest(nil, req, int32(v), &id))
+		f.Add(wire.AppendRequest(nil, req, int32(v), &id))
 	}
 	f.Add([]byte{0, 18, 0, 99, 0, 0, 0, 7, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -132,7 +134,7 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 			return
 		}
-		again := AppendRequest(nil, req, h.CorrelationID, h.ClientID)
+		again := wire.AppendRequest(nil, req, h.CorrelationID, h.ClientID)
 		h2, req2, err := DecodeRequest(again)
 		if err != nil {
 			t.Fatalf("re-encoded request does not decode: %v", err)

@@ -18,6 +18,6 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newSimCmd())
+	root.AddCommand(newVersionCmd(), newSimCmd(), newBrokerCmd())
 	return root
 }

@@ -1,0 +1,212 @@
+package broker
+
+import (
+	"github.com/gregor-dst/gregor/broker/wire"
+	"testing"
+	"time"
+
+	"github.com/gregor-dst/gregor/broker/records"
+	"github.com/gregor-dst/gregor/sim"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func TestApiVersionsFromRegistry(t *testing.T) {
+	r := newRig(t)
+	req := kmsg.NewPtrApiVersionsRequest()
+	req.SetVersion(3)
+	resp := r.do(req).(*kmsg.ApiVersionsResponse)
+	require.Zero(t, resp.ErrorCode)
+	var keys []int16
+	for _, k := range resp.ApiKeys {
+		keys = append(keys, k.ApiKey)
+		require.Equal(t, registry[k.ApiKey].min, k.MinVersion)
+		require.Equal(t, registry[k.ApiKey].max, k.MaxVersion)
+	}
+	require.Equal(t, []int16{0, 1, 2, 3, 18, 19, 20, 21, 22, 23, 32, 33, 37, 44, 60}, keys)
+
+	// A version we do not serve gets a v0 answer listing what we do serve.
+	req.SetVersion(5)
+	c := r.client
+	c.corr++
+	id := "rig"
+	r.sendFrame(wire.AppendRequest(nil, req, c.corr, &id))
+	r.runFor(c.corr, time.Second)
+	old := kmsg.NewPtrApiVersionsResponse()
+	old.SetVersion(0)
+	require.NoError(t, old.ReadFrom(c.responses[c.corr][4:]))
+	require.Equal(t, kerr.UnsupportedVersion.Code, old.ErrorCode)
+	require.Len(t, old.ApiKeys, len(keys))
+}
+
+func TestMalformedFrameClosesOnlyItsConnection(t *testing.T) {
+	r := newRig(t)
+	r.sendFrame([]byte{0, 3, 0}) // a header cut short
+	require.NoError(t, r.s.RunWhile(func() bool { return !r.client.closed }))
+	require.NoError(t, r.client.closedErr, "closed in order, not reset")
+	r.dial()
+	r.createTopic("still-serving", 1, nil)
+}
+
+func TestProduceFetchAcrossVersions(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 2, nil)
+	next := int64(0)
+	for _, v := range []int16{3, 5, 7, 9, 12} {
+		res := r.produce(v, -1, "t", 1, batchOf(t, 3, with(plain(), func(o *records.BuildOptions) { o.Codec = records.CodecLz4 })))
+		require.Zero(t, res.ErrorCode, "produce v%d", v)
+		require.Equal(t, next, res.BaseOffset, "produce v%d", v)
+		next += 3
+	}
+	for _, v := range []int16{4, 7, 11, 12} {
+		fp := r.fetch(v, "t", 1, 0, 1, 100)
+		require.Zero(t, fp.ErrorCode, "fetch v%d", v)
+		require.Equal(t, next, fp.HighWatermark)
+		n := 0
+		_, err := records.Each(fp.RecordBatches, func(h records.Header, _ []byte) error {
+			require.Equal(t, int64(n), h.BaseOffset)
+			n += int(h.NumRecords)
+			return nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, int(next), n, "fetch v%d sees every record", v)
+	}
+	fp := r.fetch(12, "t", 1, next+1, 1, 0)
+	require.Equal(t, kerr.OffsetOutOfRange.Code, fp.ErrorCode)
+}
+
+func TestProduceRejects(t *testing.T) {
+	r := newRig(t, "message.max.bytes=2000")
+	r.createTopic("t", 1, nil)
+	good := func() []byte { return batchOf(t, 2, plain()) }
+	cases := []struct {
+		name    string
+		version int16
+		acks    int16
+		topic   string
+		part    int32
+		batch   []byte
+		want    *kerr.Error
+	}{
+		{"bad crc", 9, 1, "t", 0, corrupt(good(), 70), kerr.CorruptMessage},
+		{"control batch from a client", 9, 1, "t", 0, batchOf(t, 1, with(plain(), func(o *records.BuildOptions) { o.Control = true })), kerr.InvalidRecord},
+		{"two batches", 9, 1, "t", 0, append(good(), good()...), kerr.InvalidRecord},
+		{"truncated", 9, 1, "t", 0, good()[:50], kerr.CorruptMessage},
+		{"unknown topic", 9, 1, "nope", 0, good(), kerr.UnknownTopicOrPartition},
+		{"unknown partition", 9, 1, "t", 5, good(), kerr.UnknownTopicOrPartition},
+		{"bad acks", 9, 2, "t", 0, good(), kerr.InvalidRequiredAcks},
+		{"too large", 9, 1, "t", 0, batchOf(t, 3000, plain()), kerr.MessageTooLarge},
+		{"zstd before v7", 6, 1, "t", 0, batchOf(t, 2, with(plain(), func(o *records.BuildOptions) { o.Codec = records.CodecZstd })), kerr.UnsupportedCompressionType},
+		{"transactional", 9, 1, "t", 0, batchOf(t, 1, records.BuildOptions{Transactional: true, ProducerID: 1, BaseSequence: 0}), kerr.InvalidTxnState},
+		{"timestamp too far ahead", 9, 1, "t", 0, batchOf(t, 1, with(plain(), func(o *records.BuildOptions) { o.BaseTimestamp = sim.DefaultEpoch.Add(2 * time.Hour).UnixMilli() })), kerr.InvalidTimestamp},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := r.produce(c.version, c.acks, c.topic, c.part, c.batch)
+			require.Equal(t, c.want.Code, res.ErrorCode, "got %v", kerr.ErrorForCode(res.ErrorCode))
+		})
+	}
+	fp := r.fetch(12, "t", 0, 0, 0, 0)
+	require.Equal(t, int64(0), fp.HighWatermark, "nothing rejected was appended")
+}
+
+// corrupt flips one byte of a batch.
+func corrupt(b []byte, at int) []byte {
+	b[at] ^= 0xff
+	return b
+}
+
+func TestIdempotentProduce(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, nil)
+	pid := r.do(kmsg.NewPtrInitProducerIDRequest()).(*kmsg.InitProducerIDResponse)
+	require.Zero(t, pid.ErrorCode)
+	b := func(seq int32, epoch int16) []byte {
+		return batchOf(t, 4, records.BuildOptions{ProducerID: pid.ProducerID, ProducerEpoch: epoch, BaseSequence: seq})
+	}
+	require.Equal(t, int64(0), r.produce(9, -1, "t", 0, b(0, 0)).BaseOffset)
+	require.Equal(t, int64(4), r.produce(9, -1, "t", 0, b(4, 0)).BaseOffset)
+	dup := r.produce(9, -1, "t", 0, b(0, 0))
+	require.Zero(t, dup.ErrorCode)
+	require.Equal(t, int64(0), dup.BaseOffset, "a retry is answered with the original offset")
+	require.Equal(t, kerr.OutOfOrderSequenceNumber.Code, r.produce(9, -1, "t", 0, b(12, 0)).ErrorCode)
+	require.Zero(t, r.produce(9, -1, "t", 0, b(0, 1)).ErrorCode, "a new epoch starts at 0")
+	require.Equal(t, kerr.InvalidProducerEpoch.Code, r.produce(9, -1, "t", 0, b(8, 0)).ErrorCode)
+	require.Equal(t, int64(12), r.fetch(12, "t", 0, 0, 0, 0).HighWatermark, "duplicates and rejects append nothing")
+
+	other := r.do(kmsg.NewPtrInitProducerIDRequest()).(*kmsg.InitProducerIDResponse)
+	require.NotEqual(t, pid.ProducerID, other.ProducerID)
+
+	txn := kmsg.NewPtrInitProducerIDRequest()
+	txn.TransactionalID = kmsg.StringPtr("tx")
+	require.Equal(t, kerr.InvalidRequest.Code, r.do(txn).(*kmsg.InitProducerIDResponse).ErrorCode)
+}
+
+func TestFetchWaitsForMaxWait(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, nil)
+	start := r.s.Now()
+	fp := r.fetch(12, "t", 0, 0, 1, 500)
+	require.Zero(t, fp.ErrorCode)
+	require.Empty(t, fp.RecordBatches)
+	waited := time.Duration(r.s.Now() - start)
+	require.GreaterOrEqual(t, waited, 500*time.Millisecond, "an empty fetch waits its MaxWait")
+	require.Less(t, waited, 600*time.Millisecond)
+}
+
+func TestAcksZeroGetsNoAnswer(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, nil)
+	req := kmsg.NewPtrProduceRequest()
+	req.SetVersion(9)
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "t"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = batchOf(t, 2, plain())
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	c := r.client
+	c.corr++
+	id := "rig"
+	r.sendFrame(wire.AppendRequest(nil, req, c.corr, &id))
+	r.runFor(c.corr, time.Second)
+	require.NotContains(t, c.responses, c.corr)
+	require.Equal(t, int64(2), r.fetch(12, "t", 0, 0, 0, 0).HighWatermark, "appended without an answer")
+}
+
+// TestAcknowledgedSurvivesCrash: with flush.messages=1 every acknowledged
+// batch survives a power loss; the broker recovers its log and producer
+// state, so a retry after the restart is still a duplicate.
+func TestAcknowledgedSurvivesCrash(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, map[string]string{"flush.messages": "1"})
+	pid := r.do(kmsg.NewPtrInitProducerIDRequest()).(*kmsg.InitProducerIDResponse).ProducerID
+	for i := range 20 {
+		res := r.produce(9, -1, "t", 0, batchOf(t, 5, records.BuildOptions{ProducerID: pid, BaseSequence: int32(i * 5)}))
+		require.Zero(t, res.ErrorCode)
+	}
+	r.broker.Crash()
+	require.NoError(t, r.s.RunWhile(func() bool { return !r.client.closed }))
+	require.NoError(t, r.broker.Start())
+	require.NoError(t, r.s.RunFor(time.Second))
+	r.dial()
+	require.Equal(t, int64(100), r.fetch(12, "t", 0, 0, 0, 0).HighWatermark)
+	dup := r.produce(9, -1, "t", 0, batchOf(t, 5, records.BuildOptions{ProducerID: pid, BaseSequence: 95}))
+	require.Zero(t, dup.ErrorCode)
+	require.Equal(t, int64(95), dup.BaseOffset, "producer state rebuilt from the log")
+	next := r.do(kmsg.NewPtrInitProducerIDRequest()).(*kmsg.InitProducerIDResponse).ProducerID
+	require.Greater(t, next, pid, "producer ids are never reused after a restart")
+}
+
+// TestMinInsyncReplicas: with one replica and min.insync.replicas=2,
+// acks=-1 is refused before the append and acks=1 still works.
+func TestMinInsyncReplicas(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, map[string]string{"min.insync.replicas": "2"})
+	res := r.produce(9, -1, "t", 0, batchOf(t, 2, plain()))
+	require.Equal(t, kerr.NotEnoughReplicas.Code, res.ErrorCode)
+	res = r.produce(9, 1, "t", 0, batchOf(t, 2, plain()))
+	require.Zero(t, res.ErrorCode)
+	require.Equal(t, int64(2), r.fetch(12, "t", 0, 0, 0, 0).HighWatermark, "only the acks=1 batch was appended")
+}

@@ -1,0 +1,81 @@
+package broker
+
+import (
+	"slices"
+
+	"github.com/gregor-dst/gregor/broker/records"
+)
+
+// State is a read-only picture of a broker's replicas, for the invariant
+// monitors (checker/) that the simulator runs between events. It is
+// copied out, so a monitor can keep it.
+type State struct {
+	NodeID      int32
+	BrokerEpoch int64
+	Partitions  []PartitionState // by topic, then partition
+}
+
+// PartitionState is one local replica.
+type PartitionState struct {
+	Topic          string
+	TopicID        [16]byte
+	Partition      int32
+	Leader         int32
+	LeaderEpoch    int32
+	PartitionEpoch int32
+	Replicas       []int32
+	ISR            []int32
+	// LogStart, HW and LEO are this replica's log start offset, high
+	// watermark and log end offset.
+	LogStart, HW, LEO int64
+	// Flushed is the offset below which the log is fsynced.
+	Flushed int64
+	// Epochs is the leader epoch cache: each epoch and its start offset.
+	Epochs []EpochStart
+}
+
+// EpochStart is one leader epoch cache entry.
+type EpochStart struct {
+	Epoch       int32
+	StartOffset int64
+}
+
+// BatchInfo identifies a batch in a replica's log, enough to compare
+// replicas (same offsets, same epoch, same CRC: the same batch).
+type BatchInfo struct {
+	BaseOffset, LastOffset int64
+	LeaderEpoch            int32
+	CRC                    uint32
+}
+
+// State copies out the broker's replica state. A broker that is not
+// serving (crashed before recovery finished) has no partitions.
+func (b *Broker) State() State {
+	st := State{NodeID: b.cfg.NodeID, BrokerEpoch: b.brokerEpoch}
+	for _, p := range b.sortedPartitions() {
+		ps := PartitionState{
+			Topic: p.t.name, TopicID: p.t.id, Partition: p.index,
+			Leader: p.leader, LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partitionEpoch,
+			Replicas: slices.Clone(p.replicas), ISR: slices.Clone(p.isr),
+			LogStart: p.log.StartOffset(), HW: p.hw, LEO: p.log.EndOffset(), Flushed: p.flushed,
+		}
+		for _, e := range p.log.Epochs() {
+			ps.Epochs = append(ps.Epochs, EpochStart{Epoch: e.Epoch, StartOffset: e.StartOffset})
+		}
+		st.Partitions = append(st.Partitions, ps)
+	}
+	return st
+}
+
+// Batches walks the batches of a local replica from offset from, for
+// monitors comparing logs (log matching, committed data on every ISR
+// member). fn returns false to stop.
+func (b *Broker) Batches(topic string, partition int32, from int64, fn func(BatchInfo) bool) error {
+	t := b.topics[topic]
+	if t == nil || partition < 0 || int(partition) >= len(t.partitions) {
+		return nil
+	}
+	return t.partitions[partition].log.Batches(from, func(h records.Header, _ []byte) bool {
+		return fn(BatchInfo{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), LeaderEpoch: h.PartitionLeaderEpoch, CRC: h.CRC})
+	})
+}
