@@ -128,9 +128,9 @@ func (b *Broker) producePartition(req *kmsg.ProduceRequest, t *topic, unknown *k
 	case req.TransactionID != nil:
 		return produceResult{err: kerr.InvalidTxnState, msg: "transactions are not supported yet"}
 	}
-	p := t.partitions[rp.Partition]
+	p := t.local(rp.Partition)
 	switch {
-	case p.leader != b.cfg.NodeID:
+	case p == nil || p.leader != b.cfg.NodeID:
 		return produceResult{err: kerr.NotLeaderForPartition}
 	case req.Acks == -1 && len(p.isr) < p.t.settings.minInsyncReplicas:
 		// Refused before the append, so the producer may retry safely.
@@ -230,7 +230,9 @@ func produceResponsePartition(index int32, res produceResult, t *topic) kmsg.Pro
 	}
 	sp.BaseOffset = res.baseOffset
 	sp.LogAppendTime = res.logAppendTime
-	sp.LogStartOffset = t.partitions[index].log.StartOffset()
+	if p := t.local(index); p != nil {
+		sp.LogStartOffset = p.log.StartOffset()
+	}
 	return sp
 }
 

@@ -150,7 +150,17 @@ func (b *Broker) leaderPartition(t *topic, terr *kerr.Error, index int32, client
 	case index < 0 || int(index) >= len(t.partitions):
 		return nil, kerr.UnknownTopicOrPartition
 	}
-	p := t.partitions[index]
+	p := t.local(index)
+	if p == nil {
+		// Not a replica here: the client's epoch is still checked against
+		// the image's, so a client with stale metadata learns which way.
+		if mp := b.ctl.Image().Partition(t.id, index); mp != nil {
+			if e := epochError(clientEpoch, mp.LeaderEpoch); e != nil {
+				return nil, e
+			}
+		}
+		return nil, kerr.NotLeaderForPartition
+	}
 	if e := epochError(clientEpoch, p.leaderEpoch); e != nil {
 		return nil, e
 	}

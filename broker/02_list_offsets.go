@@ -56,8 +56,8 @@ func (b *Broker) listOffset(t *topic, rp kmsg.ListOffsetsRequestTopicPartition) 
 		sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 		return sp
 	}
-	p := t.partitions[rp.Partition]
-	if e := epochError(rp.CurrentLeaderEpoch, p.leaderEpoch); e != nil {
+	p, e := b.leaderPartition(t, nil, rp.Partition, rp.CurrentLeaderEpoch)
+	if e != nil {
 		sp.ErrorCode = e.Code
 		return sp
 	}

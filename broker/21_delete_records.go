@@ -42,7 +42,11 @@ func (b *Broker) deleteRecords(t *topic, rp kmsg.DeleteRecordsRequestTopicPartit
 		sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 		return sp
 	}
-	p := t.partitions[rp.Partition]
+	p, e := b.leaderPartition(t, nil, rp.Partition, -1)
+	if e != nil {
+		sp.ErrorCode = e.Code
+		return sp
+	}
 	offset := rp.Offset
 	if offset == -1 {
 		offset = p.hw

@@ -6,8 +6,10 @@ package broker
 //   - Without a transactional id (an idempotent producer), always hands
 //     out a fresh producer id at epoch 0, as Kafka does, whatever id and
 //     epoch the request carries (KIP-360 bumps are for transactions).
-//     Ids are reserved in blocks in the metadata file, so a restarted
-//     broker never reuses one; the answer waits when a block is reserved.
+//     Ids come in blocks from the controller (AllocateProducerIds, written
+//     to the metadata log), so no two brokers and no two incarnations ever
+//     hand out the same id; the answer waits while a block is fetched,
+//     and COORDINATOR_NOT_AVAILABLE (retriable) if none can be had.
 //   - With a transactional id: INVALID_REQUEST, since this broker has no
 //     transaction coordinator yet (and does not serve FindCoordinator).
 //
@@ -33,7 +35,7 @@ func (b *Broker) serveInitProducerID(r *request) {
 	}
 	b.allocProducerID(func(id int64, err error) {
 		if err != nil {
-			resp.ErrorCode = kerr.KafkaStorageError.Code
+			resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		} else {
 			resp.ProducerID, resp.ProducerEpoch = id, 0
 		}
@@ -41,25 +43,47 @@ func (b *Broker) serveInitProducerID(r *request) {
 	})
 }
 
-// allocProducerID hands out the next id once it is covered by a durable
-// reservation; otherwise it reserves the next block first.
+// producerIDWaitersMax bounds InitProducerID requests waiting for a block.
+const producerIDWaitersMax = 1024
+
+// allocProducerID hands out the next id of the current block, asking the
+// controller for a new block when it is used up.
 func (b *Broker) allocProducerID(done func(int64, error)) {
-	if b.nextProducerID < b.producerIDDurableEnd {
+	if b.nextProducerID < b.producerIDBlockEnd {
 		id := b.nextProducerID
 		b.nextProducerID++
 		done(id, nil)
 		return
 	}
-	if b.producerIDBlockEnd <= b.nextProducerID {
-		b.producerIDBlockEnd = b.nextProducerID + producerIDBlock
+	if len(b.producerIDWaiters) >= producerIDWaitersMax {
+		done(-1, errBusy)
+		return
 	}
-	end := b.producerIDBlockEnd
-	b.saveMeta(func(err error) {
-		if err != nil {
-			done(-1, err)
-			return
+	b.producerIDWaiters = append(b.producerIDWaiters, done)
+	if b.producerIDsAsked {
+		return
+	}
+	b.producerIDsAsked = true
+	req := kmsg.NewPtrAllocateProducerIDsRequest()
+	req.BrokerID, req.BrokerEpoch = b.cfg.NodeID, b.brokerEpoch
+	b.toController(req, func(resp kmsg.Response, err error) {
+		b.producerIDsAsked = false
+		waiters := b.producerIDWaiters
+		b.producerIDWaiters = nil
+		r, _ := resp.(*kmsg.AllocateProducerIDsResponse)
+		switch {
+		case err != nil:
+		case r.ErrorCode != 0:
+			err = kerr.ErrorForCode(r.ErrorCode)
+		default:
+			b.nextProducerID, b.producerIDBlockEnd = r.ProducerIDStart, r.ProducerIDStart+int64(r.ProducerIDLen)
 		}
-		b.producerIDDurableEnd = max(b.producerIDDurableEnd, end)
-		b.allocProducerID(done)
+		for _, w := range waiters {
+			if err != nil {
+				w(-1, err)
+			} else {
+				b.allocProducerID(w)
+			}
+		}
 	})
 }

@@ -43,8 +43,8 @@ func (b *Broker) epochEnd(t *topic, rp kmsg.OffsetForLeaderEpochRequestTopicPart
 		sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 		return sp
 	}
-	p := t.partitions[rp.Partition]
-	if e := epochError(rp.CurrentLeaderEpoch, p.leaderEpoch); e != nil {
+	p, e := b.leaderPartition(t, nil, rp.Partition, rp.CurrentLeaderEpoch)
+	if e != nil {
 		sp.ErrorCode = e.Code
 		return sp
 	}

@@ -3,7 +3,9 @@ package broker
 // DescribeCluster: v0–2
 //
 // Behavior:
-//   - This broker, which is also the controller, with the cluster id.
+//   - The registered brokers of the metadata image (fenced ones only when
+//     v2+ asks with IncludeFencedBrokers, marked IsFenced), the active
+//     controller and the cluster id.
 //     Asking a broker for the controllers endpoint type is
 //     MISMATCHED_ENDPOINT_TYPE, as in Kafka (KIP-919).
 //
@@ -31,11 +33,18 @@ func (b *Broker) serveDescribeCluster(r *request) {
 		return
 	}
 	resp.ClusterID = b.cfg.ClusterID
-	resp.ControllerID = b.cfg.NodeID
+	resp.ControllerID = b.controllerID()
 	resp.ClusterAuthorizedOperations = authorizedOperationsUnknown
-	host, port := b.advertised()
-	br := kmsg.NewDescribeClusterResponseBroker()
-	br.NodeID, br.Host, br.Port = b.cfg.NodeID, host, port
-	resp.Brokers = []kmsg.DescribeClusterResponseBroker{br}
+	for _, mb := range b.ctl.Image().SortedBrokers() {
+		if mb.Fenced && !req.IncludeFencedBrokers {
+			continue
+		}
+		br := kmsg.NewDescribeClusterResponseBroker()
+		br.NodeID, br.Host, br.Port, br.IsFenced = mb.ID, mb.Host, mb.Port, mb.Fenced
+		if mb.Rack != "" {
+			br.Rack = kmsg.StringPtr(mb.Rack)
+		}
+		resp.Brokers = append(resp.Brokers, br)
+	}
 	r.respond(resp)
 }

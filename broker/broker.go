@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gregor-dst/gregor/broker/configs"
+	"github.com/gregor-dst/gregor/broker/controller"
 	"github.com/gregor-dst/gregor/broker/peer"
 	"github.com/gregor-dst/gregor/env"
 )
@@ -23,31 +24,46 @@ type Broker struct {
 	conns    map[uint64]*conn
 	connIDs  []uint64 // open connections in accept order, for Stop
 
-	// Config layers: static (from Config), and the dynamic ones set by
-	// AlterConfigs, persisted in the metadata file.
+	// Config layers: static (from Config), and the dynamic ones from the
+	// metadata image (AlterConfigs on resource "<id>" and "").
 	static, dynBroker, dynCluster configs.Set
 
+	// topics mirror the metadata image: every topic, with a partition for
+	// each index that has a replica here (nil elsewhere).
 	topics   map[string]*topic
 	topicIDs map[[16]byte]*topic
-	meta     *metaStore
 
-	// nextProducerID is the next idempotent producer id to hand out; the
-	// metadata file reserves ids in blocks so a restart never reuses one.
-	nextProducerID       int64
-	producerIDBlockEnd   int64 // reserved in the metadata being written
-	producerIDDurableEnd int64 // reserved in the durable metadata
+	// ctl is the embedded controller: this node's quorum voter, the
+	// metadata image it applies, and, when active, the controller's APIs.
+	ctl *controller.Controller
+
+	// Membership (cluster.go): this incarnation's id and broker epoch,
+	// whether the controller has it fenced, whether it serves clients yet
+	// (requests wait in parked until then).
+	incarnation     [16]byte
+	brokerEpoch     int64
+	fenced          bool
+	ready           bool
+	hbInFlight      bool
+	parked          []*request
+	shutdownAllowed func()
+
+	// Idempotent producer ids come in blocks from the controller
+	// (AllocateProducerIds); waiters queue while a block is requested.
+	nextProducerID     int64
+	producerIDBlockEnd int64
+	producerIDWaiters  []func(int64, error)
+	producerIDsAsked   bool
 
 	waiters *fetchPurgatory
 	tick    env.Timer
 
-	// Replication: fetchers by leader id, the client they use, and this
-	// incarnation's broker epoch (from registration; 0 without a
-	// controller).
-	fetchers    map[int32]*fetcher
-	peerClient  *peer.Client
-	brokerEpoch int64
+	// Replication: fetchers by leader id and the client they use.
+	fetchers   map[int32]*fetcher
+	peerClient *peer.Client
 
-	stopping bool
+	stopping bool // Stop was called: controlled shutdown, then closing
+	closed   bool // no longer serving or replicating
 	stopped  bool
 }
 
@@ -71,7 +87,10 @@ func New(cfg Config) (*Broker, error) {
 	return b, nil
 }
 
-// Start recovers the metadata and every partition log, then listens.
+// Start opens the embedded controller (its quorum replays the metadata
+// log, and the image it applies opens the local replicas), listens, and
+// registers. Clients are served once the controller unfences this
+// broker.
 func (b *Broker) Start(e env.Env) {
 	b.e = e
 	b.log = e.Log().With("broker", b.cfg.NodeID)
@@ -80,34 +99,54 @@ func (b *Broker) Start(e env.Env) {
 	b.topicIDs = map[[16]byte]*topic{}
 	b.fetchers = map[int32]*fetcher{}
 	b.waiters = newFetchPurgatory(b, b.cfg.FetchWaitersMax)
-	b.meta = newMetaStore(e.FS(), b.path(metaFileName))
-	if err := b.recover(); err != nil {
-		// A broker that cannot read its own metadata must not serve:
-		// answering from an empty table would look like data loss.
-		b.log.Error("recovery failed; not serving", "err", err)
+	b.dynBroker, b.dynCluster = configs.Set{}, configs.Set{}
+	r := e.Rand()
+	for i := range b.incarnation {
+		b.incarnation[i] = byte(r.Uint32())
+	}
+	ctl, err := controller.New(b.controllerConfig())
+	if err != nil {
+		b.log.Error("controller config; not serving", "err", err)
 		return
 	}
+	b.ctl = ctl
+	ctl.OnApply(b.reconcile)
+	ctl.Start(e)
 	l, err := e.Net().Listen(b.cfg.Port, b.accept)
 	if err != nil {
 		b.log.Error("listen failed; not serving", "port", b.cfg.Port, "err", err)
 		return
 	}
 	b.listener = l
-	b.log.Info("serving", "addr", l.Addr(), "topics", len(b.topics))
-	if b.cfg.Listening != nil {
-		b.cfg.Listening(l.Addr())
-	}
 	b.armTick()
+	b.register()
 }
 
-// Stop closes the listener and the connections, flushes every log and
-// then reports done (SIGTERM in the real runtime).
+// Stop is a controlled shutdown: leaderships move away first, then the
+// listener and connections close, every log is flushed, and the embedded
+// controller stops last (a quorum leader resigns), before done.
 func (b *Broker) Stop(done func()) {
-	if b.stopping {
+	if b.stopping || b.ctl == nil {
 		done()
 		return
 	}
 	b.stopping = true
+	b.controlledShutdown(func() {
+		b.closeServing()
+		b.flushAll(func() {
+			b.closeLogs()
+			b.ctl.Stop(func() {
+				b.stopped = true
+				b.log.Info("stopped")
+				done()
+			})
+		})
+	})
+}
+
+// closeServing stops taking and serving requests.
+func (b *Broker) closeServing() {
+	b.closed = true
 	if b.tick != nil {
 		b.tick.Stop()
 	}
@@ -119,16 +158,11 @@ func (b *Broker) Stop(done func()) {
 			c.c.Close()
 		}
 	}
+	b.parked = nil
 	b.waiters.clear()
 	if b.peerClient != nil {
 		b.peerClient.Close()
 	}
-	b.flushAll(func() {
-		b.closeLogs()
-		b.stopped = true
-		b.log.Info("stopped")
-		done()
-	})
 }
 
 // path joins a name under the data directory.

@@ -24,7 +24,7 @@ func TestApiVersionsFromRegistry(t *testing.T) {
 		require.Equal(t, registry[k.ApiKey].min, k.MinVersion)
 		require.Equal(t, registry[k.ApiKey].max, k.MaxVersion)
 	}
-	require.Equal(t, []int16{0, 1, 2, 3, 18, 19, 20, 21, 22, 23, 32, 33, 37, 44, 60}, keys)
+	require.Equal(t, []int16{0, 1, 2, 3, 18, 19, 20, 21, 22, 23, 32, 33, 37, 43, 44, 45, 46, 60}, keys)
 
 	// A version we do not serve gets a v0 answer listing what we do serve.
 	req.SetVersion(5)

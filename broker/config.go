@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gregor-dst/gregor/broker/configs"
+	"github.com/gregor-dst/gregor/broker/controller"
 )
 
 // Config is what a broker is built with. Every queue and table the broker
@@ -25,12 +26,22 @@ type Config struct {
 	// DataDir is the directory in the Env's file system holding the logs
 	// and the metadata file; "" is the file system's root.
 	DataDir string
-	// Listening, if set, is called once the broker listens, with the
-	// listener's address (the real runtime may have picked the port).
+	// Listening, if set, is called once the broker serves clients
+	// (registered with the controller and unfenced), with the listener's
+	// address (the real runtime may have picked the port).
 	Listening func(addr string)
-	// Peers are the other brokers' addresses by node id, until brokers
-	// learn them from the metadata log.
-	Peers map[int32]string
+	// Voters are the metadata quorum's voters by node id, each at its
+	// controller listener "host:port" (controller.quorum.voters). Every
+	// broker is a voter (combined mode); an empty map makes this broker a
+	// quorum of one, the single-node cluster.
+	Voters map[int32]string
+	// ControllerPort is where this node's controller listener serves the
+	// quorum and the controller APIs in its Env's network (9093 by
+	// default; 0 lets the runtime choose, for a quorum of one).
+	ControllerPort int
+	// Controller, if set, adjusts the embedded controller's Config after
+	// the broker derived it (tests shorten timeouts with it).
+	Controller func(*controller.Config)
 	// Static are the broker configs it starts with, under Kafka's names
 	// (log.retention.ms, num.partitions, …), as from --config key=value.
 	Static configs.Set
@@ -67,6 +78,7 @@ func DefaultConfig() Config {
 	return Config{
 		ClusterID:                  "gregor-cluster",
 		Port:                       9092,
+		ControllerPort:             9093,
 		ConnectionsMax:             1024,
 		InFlightRequestsPerConnMax: 256,
 		FetchWaitersMax:            4096,
@@ -99,6 +111,12 @@ func (c Config) validate() error {
 	positive("StopTimeoutMs", c.StopTimeoutMs)
 	if c.NodeID < 0 {
 		errs = append(errs, fmt.Errorf("NodeID must be ≥ 0, got %d", c.NodeID))
+	}
+	if _, self := c.Voters[c.NodeID]; len(c.Voters) > 0 && !self {
+		errs = append(errs, fmt.Errorf("node %d is not among the voters %v: every broker is a voter (combined mode)", c.NodeID, c.Voters))
+	}
+	if c.ControllerPort < 0 || c.ControllerPort > 65535 || (c.ControllerPort == c.Port && c.Port != 0) {
+		errs = append(errs, fmt.Errorf("ControllerPort %d must be in 0..65535 and differ from Port", c.ControllerPort))
 	}
 	if c.Port < 0 || c.Port > 65535 || c.AdvertisedPort < 0 || c.AdvertisedPort > 65535 {
 		errs = append(errs, fmt.Errorf("ports must be in 0..65535"))

@@ -2,7 +2,9 @@ package broker
 
 import (
 	"errors"
+	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gregor-dst/gregor/broker/peer"
@@ -39,8 +41,9 @@ type fetcher struct {
 func (b *Broker) becomeFollower(p *partition, leader, epoch int32, replicas, isr []int32) {
 	p.leader, p.leaderEpoch = leader, epoch
 	p.replicas, p.isr = slices.Clone(replicas), slices.Clone(isr)
-	p.followers = nil
+	p.followers, p.isrPending = nil, nil
 	b.failAcks(p, kerr.NotLeaderForPartition)
+	b.waiters.wake(p) // parked consumer fetches learn they must move
 	b.unfollow(p)
 	if leader < 0 || leader == b.cfg.NodeID {
 		return
@@ -65,7 +68,7 @@ func (b *Broker) unfollow(p *partition) {
 
 // kick sends the fetcher's next Fetch if none is in flight.
 func (b *Broker) kick(f *fetcher) {
-	if f.inFlight || f.backoff || len(f.parts) == 0 || b.stopping {
+	if f.inFlight || f.backoff || len(f.parts) == 0 || b.closed {
 		return
 	}
 	addr, ok := b.peerAddr(f.leader)
@@ -93,7 +96,7 @@ func (b *Broker) kick(f *fetcher) {
 }
 
 func (b *Broker) retryLater(f *fetcher) {
-	if f.backoff || b.stopping {
+	if f.backoff || b.closed {
 		return
 	}
 	f.backoff = true
@@ -133,10 +136,10 @@ func (b *Broker) applyReplicaFetch(f *fetcher, req *kmsg.FetchRequest, resp *kms
 	for i, rt := range resp.Topics {
 		t := b.topicIDs[rt.TopicID]
 		for _, sp := range rt.Partitions {
-			if t == nil || sp.Partition < 0 || int(sp.Partition) >= len(t.partitions) || i >= len(req.Topics) {
+			if t == nil || i >= len(req.Topics) || t.local(sp.Partition) == nil {
 				continue
 			}
-			p := t.partitions[sp.Partition]
+			p := t.local(sp.Partition)
 			if p.leader != f.leader || p.leaderEpoch != req.Topics[i].Partitions[0].CurrentLeaderEpoch {
 				continue // the role changed while the fetch was out
 			}
@@ -260,9 +263,12 @@ func (b *Broker) peers() *peer.Client {
 	return b.peerClient
 }
 
-// peerAddr is where broker id listens: from the static peer list for now
-// (the metadata image once brokers register).
+// peerAddr is where broker id serves, from its registration in the
+// metadata image.
 func (b *Broker) peerAddr(id int32) (string, bool) {
-	addr, ok := b.cfg.Peers[id]
-	return addr, ok
+	rb := b.ctl.Image().Brokers[id]
+	if rb == nil {
+		return "", false
+	}
+	return net.JoinHostPort(rb.Host, strconv.Itoa(int(rb.Port))), true
 }

@@ -121,6 +121,24 @@ func serveSeeds(tb testing.TB) [][]byte {
 			r.Resources = []kmsg.IncrementalAlterConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: topic, Configs: []kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: "cleanup.policy", Op: kmsg.IncrementalAlterConfigOpAppend, Value: kmsg.StringPtr("compact")}}}}
 			return r
 		},
+		43: func() kmsg.Request {
+			r := kmsg.NewPtrElectLeadersRequest()
+			t := kmsg.NewElectLeadersRequestTopic()
+			t.Topic, t.Partitions = "fuzz", []int32{0}
+			r.Topics = append(r.Topics, t)
+			return r
+		},
+		45: func() kmsg.Request {
+			r := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+			t := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+			t.Topic = "fuzz"
+			p := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+			p.Replicas = []int32{0}
+			t.Partitions = append(t.Partitions, p)
+			r.Topics = append(r.Topics, t)
+			return r
+		},
+		46: func() kmsg.Request { return kmsg.NewPtrListPartitionReassignmentsRequest() },
 		60: func() kmsg.Request { return kmsg.NewPtrDescribeClusterRequest() },
 	}
 	var out [][]byte

@@ -58,7 +58,14 @@ func apiKeys() []kmsg.ApiVersionsResponseApiKey {
 	return out
 }
 
-// dispatch hands a decoded request to its API's handler.
+// dispatch hands a decoded request to its API's handler. Until the broker
+// is ready (registered, caught up, unfenced) only ApiVersions is served;
+// the rest wait, one per connection at most, so the wait is bounded by
+// ConnectionsMax.
 func (b *Broker) dispatch(r *request) {
+	if !b.ready && r.h.Key != apiVersionsKey {
+		b.parked = append(b.parked, r)
+		return
+	}
 	registry[r.h.Key].serve(b, r)
 }

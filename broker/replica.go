@@ -25,6 +25,10 @@ type replication struct {
 	// follower that has not fetched since counts as caught up then).
 	followers       map[int32]*followerState
 	leaderSinceMono time.Duration
+	// isrPending is the ISR of an AlterPartition in flight (nil: none);
+	// isrRetryMono is when a refused change may be proposed again.
+	isrPending   []int32
+	isrRetryMono time.Duration
 }
 
 // followerState is a follower as its leader sees it (Kafka's Replica):
@@ -36,12 +40,6 @@ type followerState struct {
 	lastFetchLeaderLEO int64
 	lastCaughtUpMono   time.Duration
 	brokerEpoch        int64
-}
-
-// soleReplica is the replication of a single-node broker: it leads, and
-// it is the whole ISR.
-func soleReplica(self int32) replication {
-	return replication{leader: self, replicas: []int32{self}, isr: []int32{self}}
 }
 
 // ackEnd is the offset up to which this replica may acknowledge writes:
@@ -60,7 +58,7 @@ func (b *Broker) maybeAdvanceHW(p *partition) {
 		return
 	}
 	hw := p.ackEnd()
-	for _, id := range p.isr {
+	for _, id := range p.maximalISR() {
 		if id != b.cfg.NodeID {
 			hw = min(hw, b.followerEnd(p, id))
 		}
@@ -99,7 +97,7 @@ func (b *Broker) followerFetched(p *partition, id int32, brokerEpoch int64, offs
 		f.lastCaughtUpMono = max(f.lastCaughtUpMono, f.lastFetchMono)
 	}
 	f.leo, f.lastFetchMono, f.lastFetchLeaderLEO, f.brokerEpoch = offset, now, leo, brokerEpoch
-	if !slices.Contains(p.isr, id) && offset >= p.hw && offset >= p.epochStart() {
+	if !slices.Contains(p.isr, id) && slices.Contains(p.replicas, id) && offset >= p.hw && offset >= p.epochStart() {
 		b.alterISR(p, append(slices.Clone(p.isr), id))
 	}
 	b.maybeAdvanceHW(p)
@@ -140,15 +138,99 @@ func (b *Broker) shrinkISR(p *partition, lagMaxMs int64) {
 	}
 }
 
-// alterISR changes a partition's ISR. Without a controller (a single
-// node, or a test wiring replicas by hand) the leader decides alone; in a
-// cluster the change goes through AlterPartition.
+// alterISR asks the controller to change a partition's ISR
+// (AlterPartition), one change in flight per partition, as Kafka's leader
+// does. While it is in flight the high watermark counts the union of the
+// old and the proposed ISR (Kafka's "maximal ISR"), so neither a pending
+// shrink nor a pending expansion lets it move past what the ISR that ends
+// up committed holds. The committed ISR arrives in the answer or, if
+// that is lost, in the metadata image.
 func (b *Broker) alterISR(p *partition, isr []int32) {
+	now := b.e.Clock().Mono()
+	if p.isrPending != nil || now < p.isrRetryMono || b.brokerEpoch == 0 {
+		return
+	}
+	isr = slices.Clone(isr)
 	slices.Sort(isr)
-	b.log.Info("isr change", "topic", p.t.name, "partition", p.index, "from", p.isr, "to", isr)
-	p.isr = isr
-	p.partitionEpoch++
-	b.maybeAdvanceHW(p)
+	p.isrPending = isr
+	b.log.Info("isr change proposed", "topic", p.t.name, "partition", p.index, "from", p.isr, "to", isr)
+	req := b.alterPartitionRequest(p, isr)
+	epoch := p.leaderEpoch
+	b.toController(req, func(resp kmsg.Response, err error) {
+		if p.leaderEpoch != epoch || p.leader != b.cfg.NodeID {
+			return // the role changed meanwhile; reconcile reset the state
+		}
+		p.isrPending = nil
+		r, _ := resp.(*kmsg.AlterPartitionResponse)
+		code := alterPartitionCode(r, err)
+		if code != 0 {
+			b.log.Info("isr change refused", "topic", p.t.name, "partition", p.index, "code", code, "err", err)
+			p.isrRetryMono = b.e.Clock().Mono() + isrRetryBackoff
+			b.maybeAdvanceHW(p)
+			return
+		}
+		rp := r.Topics[0].Partitions[0]
+		if rp.LeaderEpoch == p.leaderEpoch && rp.PartitionEpoch > p.partitionEpoch {
+			p.isr, p.partitionEpoch = slices.Clone(rp.ISR), rp.PartitionEpoch
+		}
+		b.maybeAdvanceHW(p)
+	})
+}
+
+// isrRetryBackoff spaces AlterPartition attempts after a refusal (an
+// ineligible or fenced replica keeps being refused until it changes).
+const isrRetryBackoff = time.Second
+
+func (b *Broker) alterPartitionRequest(p *partition, isr []int32) *kmsg.AlterPartitionRequest {
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.SetVersion(3)
+	req.BrokerID, req.BrokerEpoch = b.cfg.NodeID, b.brokerEpoch
+	rp := kmsg.NewAlterPartitionRequestTopicPartition()
+	rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = p.index, p.leaderEpoch, p.partitionEpoch
+	for _, id := range isr {
+		m := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
+		m.BrokerID, m.BrokerEpoch = id, -1
+		if id == b.cfg.NodeID {
+			m.BrokerEpoch = b.brokerEpoch
+		} else if f := p.followers[id]; f != nil {
+			m.BrokerEpoch = f.brokerEpoch
+		}
+		rp.NewEpochISR = append(rp.NewEpochISR, m)
+	}
+	rt := kmsg.NewAlterPartitionRequestTopic()
+	rt.TopicID = p.t.id
+	rt.Partitions = []kmsg.AlterPartitionRequestTopicPartition{rp}
+	req.Topics = []kmsg.AlterPartitionRequestTopic{rt}
+	return req
+}
+
+// alterPartitionCode is the outcome of an AlterPartition: the top-level
+// or partition error, or -1 when nothing usable came back.
+func alterPartitionCode(r *kmsg.AlterPartitionResponse, err error) int16 {
+	switch {
+	case err != nil || r == nil:
+		return -1
+	case r.ErrorCode != 0:
+		return r.ErrorCode
+	case len(r.Topics) != 1 || len(r.Topics[0].Partitions) != 1:
+		return -1
+	}
+	return r.Topics[0].Partitions[0].ErrorCode
+}
+
+// maximalISR is the ISR the high watermark waits for: the committed one,
+// plus the members of a pending change.
+func (p *partition) maximalISR() []int32 {
+	if p.isrPending == nil {
+		return p.isr
+	}
+	out := slices.Clone(p.isr)
+	for _, id := range p.isrPending {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // becomeLeader makes this broker the partition's leader at epoch.
@@ -158,6 +240,7 @@ func (b *Broker) becomeLeader(p *partition, epoch int32, replicas, isr []int32) 
 	p.replicas, p.isr = slices.Clone(replicas), slices.Clone(isr)
 	p.followers = map[int32]*followerState{}
 	p.leaderSinceMono = b.e.Clock().Mono()
+	p.isrPending, p.isrRetryMono = nil, 0
 	b.maybeAdvanceHW(p)
 }
 

@@ -61,7 +61,6 @@ func newRigWith(t *testing.T, tune func(*Config), static ...string) *rig {
 	require.NoError(t, err)
 	cfg := DefaultConfig()
 	cfg.Static = set
-	cfg.Peers = map[int32]string{0: "b:9092", 1: "b1:9092"}
 	tune(&cfg)
 	bn, err := s.AddNode("b", func() env.Process {
 		b, err := New(cfg)

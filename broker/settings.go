@@ -5,7 +5,6 @@ import (
 
 	"github.com/gregor-dst/gregor/broker/configs"
 	"github.com/gregor-dst/gregor/broker/storage"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // topicSettings is what the broker reads of a topic's effective configs
@@ -67,17 +66,6 @@ func (b *Broker) brokerSettings() configs.BrokerSettings {
 	return bs
 }
 
-// createdConfigs is what CreateTopics v5+ reports of a new topic.
-func (b *Broker) createdConfigs(topic configs.Set) []kmsg.CreateTopicsResponseTopicConfig {
-	var out []kmsg.CreateTopicsResponseTopicConfig
-	for _, e := range configs.CreatedTopicConfigs(b.layers(topic)) {
-		c := kmsg.NewCreateTopicsResponseTopicConfig()
-		c.Name, c.Value, c.ReadOnly, c.Source, c.IsSensitive = e.Name, e.Value, e.ReadOnly, int8(e.Source), e.Sensitive
-		out = append(out, c)
-	}
-	return out
-}
-
 // resettle re-resolves every topic's settings after a broker-level config
 // change, and hands the new storage settings to the logs.
 func (b *Broker) resettle() {
@@ -96,6 +84,9 @@ func (b *Broker) settleTopic(t *topic) {
 	}
 	t.settings = s
 	for _, p := range t.partitions {
+		if p == nil {
+			continue
+		}
 		if err := p.log.SetConfig(s.storage); err != nil {
 			b.log.Error("applying topic settings to a log", "topic", t.name, "partition", p.index, "err", err)
 		}

@@ -72,10 +72,10 @@ func (b *Broker) State() State {
 // member). fn returns false to stop.
 func (b *Broker) Batches(topic string, partition int32, from int64, fn func(BatchInfo) bool) error {
 	t := b.topics[topic]
-	if t == nil || partition < 0 || int(partition) >= len(t.partitions) {
+	if t == nil || t.local(partition) == nil {
 		return nil
 	}
-	return t.partitions[partition].log.Batches(from, func(h records.Header, _ []byte) bool {
+	return t.local(partition).log.Batches(from, func(h records.Header, _ []byte) bool {
 		return fn(BatchInfo{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), LeaderEpoch: h.PartitionLeaderEpoch, CRC: h.CRC})
 	})
 }

@@ -45,13 +45,17 @@ type ISRMember struct {
 //   - an older partition epoch: INVALID_UPDATE_VERSION;
 //   - a member that is not a replica, a duplicate, or an ISR without the
 //     leader: INVALID_REQUEST;
-//   - a member that is unregistered, fenced, or registered at another
-//     epoch than the one given: INELIGIBLE_REPLICA (KIP-841, KIP-903).
+//   - a member that is unregistered, fenced, in controlled shutdown, or
+//     registered at another epoch than the one given: INELIGIBLE_REPLICA
+//     (KIP-841, KIP-903).
 //     Kafka checks every member, not only joining ones; members leaving
 //     are not checked, so a leader may always drop a fenced follower.
 //
 // An ISR equal to the current one (in the same order) needs no record:
-// the answer is the partition as it is.
+// the answer is the partition as it is. An ISR that holds every target
+// replica of a reassignment completes it (see builder.build); if that
+// removes the leader, the records come with NEW_LEADER_ELECTED, which is
+// Kafka's answer for that partition, and must be written all the same.
 func AlterPartition(im *Image, r AlterPartitionRequest) ([]Record, *kerr.Error) {
 	if b := im.Brokers[r.BrokerID]; b == nil || b.Epoch != r.BrokerEpoch {
 		return nil, kerr.StaleBrokerEpoch
@@ -76,14 +80,17 @@ func AlterPartition(im *Image, r AlterPartitionRequest) ([]Record, *kerr.Error) 
 	if e != nil {
 		return nil, e
 	}
-	rec, ok := changeFor(p, isr, im.Active, false)
+	rec, ok := changeFor(p, isr, im.MayLead, false)
 	if !ok {
 		return nil, nil
 	}
-	// The leader is in the ISR, registered at its epoch and unfenced, so
-	// the election keeps it: an AlterPartition never moves leadership
-	// (Kafka's NEW_LEADER_ELECTED needs a reassignment, which we lack).
-	assert.That(rec.PartitionChange.Leader == nil, "meta: AlterPartition moved the leader")
+	// The leader is in the ISR and may lead, so only the completion of a
+	// reassignment that removes it moves leadership: the records are
+	// written and the requester told NEW_LEADER_ELECTED.
+	if l := rec.PartitionChange.Leader; l != nil && *l != p.Leader {
+		assert.That(rec.PartitionChange.Replicas != nil, "meta: AlterPartition moved the leader without a reassignment")
+		return []Record{rec}, kerr.NewLeaderElected
+	}
 	return []Record{rec}, nil
 }
 
@@ -100,7 +107,7 @@ func checkISR(im *Image, p *Partition, members []ISRMember) ([]int32, *kerr.Erro
 	}
 	for _, m := range members {
 		b := im.Brokers[m.ID]
-		if b == nil || b.Fenced || (m.Epoch != -1 && m.Epoch != b.Epoch) {
+		if b == nil || !im.MayLead(m.ID) || (m.Epoch != -1 && m.Epoch != b.Epoch) {
 			return nil, kerr.IneligibleReplica
 		}
 	}

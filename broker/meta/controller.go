@@ -57,10 +57,11 @@ func Register(im *Image, r Registration, unclean func(topic string) bool) ([]Rec
 // whose ISR lists it, and, where the topic allows unclean election, a
 // partition whose ISR has no live member gets the first live replica
 // (Kafka's handleBrokerUnfenced). A stale epoch or an unfenced broker gets
-// no records.
+// no records, and so does a broker in controlled shutdown (it only ever
+// shuts down: Kafka answers its heartbeats SHUTDOWN_NOW).
 func Unfence(im *Image, id int32, epoch int64, unclean func(topic string) bool) []Record {
 	b := im.Brokers[id]
-	if b == nil || b.Epoch != epoch || !b.Fenced {
+	if b == nil || b.Epoch != epoch || !b.Fenced || b.InControlledShutdown {
 		return nil
 	}
 	recs := []Record{{UnfenceBroker: &UnfenceBroker{ID: id, Epoch: epoch}}}
@@ -99,7 +100,7 @@ func ElectUncleanLeaders(im *Image, unclean func(topic string) bool) []Record {
 			if p.Leader != NoLeader {
 				continue
 			}
-			if r, ok := changeFor(p, p.ISR, im.Active, true); ok {
+			if r, ok := changeFor(p, p.ISR, im.MayLead, true); ok {
 				recs = append(recs, r)
 			}
 		}
@@ -158,12 +159,13 @@ func AddPartitions(im *Image, t *Topic, count int32, start int) ([]Record, *kerr
 // replicas. Like Kafka's StripedReplicaPlacer without racks it stripes
 // round robin: partition p starts at active broker (start+p) mod |active|
 // and takes the next ones in id order; only when the active brokers run
-// out does it add fenced ones, which start outside the ISR. The leader is
-// always active. msg is the placer's error, if any.
+// out does it add fenced ones (and those in controlled shutdown), which
+// start outside the ISR. The leader is always active. msg is the placer's
+// error, if any.
 func place(im *Image, topicID [16]byte, first, n int32, rf, start int) (recs []Record, msg string) {
 	var active, fenced []int32
 	for _, b := range im.SortedBrokers() {
-		if b.Fenced {
+		if !im.MayLead(b.ID) {
 			fenced = append(fenced, b.ID)
 		} else {
 			active = append(active, b.ID)

@@ -8,7 +8,8 @@
 // Everything here is pure: applying a record to an image, and the
 // controller's decisions (which records to write for a registration, a
 // heartbeat timeout, a topic creation, an ISR change), take their inputs as
-// arguments and return records. The I/O around them lives in the broker.
+// arguments and return records. The I/O around them lives in
+// broker/controller.
 //
 // The decisions follow Kafka's KRaft controller. What it has and this
 // package does not:
@@ -23,12 +24,22 @@
 //   - Leader recovery state (KIP-704): after an unclean election Kafka
 //     marks the partition RECOVERING and refuses an ISR expansion until the
 //     leader reports RECOVERED.
-//   - Controlled shutdown (brokers "in controlled shutdown" that may not
-//     join ISRs or lead), preferred leader election and auto leader
-//     rebalancing, partition reassignment (adding/removing replicas, which
-//     in Kafka bumps the leader epoch when replicas are removed),
-//     UnregisterBroker, racks in placement, manual replica assignment,
-//     DUPLICATE_BROKER_REGISTRATION (the caller checks sessions).
+//   - Auto leader rebalancing (Kafka's periodic preferred elections,
+//     auto.leader.rebalance.enable), UnregisterBroker, racks in
+//     placement, DUPLICATE_BROKER_REGISTRATION (the caller checks
+//     sessions: broker/controller does).
+//
+// What it has, in Kafka's way (admin.go): controlled shutdown (a broker
+// in controlled shutdown stays unfenced but may not lead or join an ISR;
+// MayLead), preferred and unclean elections on request (ElectLeader),
+// partition reassignment (Reassign: the target's new replicas are added,
+// the reassignment completes once every target replica is in the ISR,
+// removing the old ones and bumping the leader epoch; cancelling reverts
+// the added ones), and manual replica assignment (CreateTopicAssigned,
+// AddPartitionsAssigned). Small differences: a reassignment of a
+// leaderless partition of a topic that allows unclean election elects at
+// once (Kafka's periodic unclean election would, a little later), and
+// the AllowReplicationFactorChange refusal's message is gregor's.
 //
 // Owns: metadata record types and their encoding, the Image, the
 // controller's decision functions.

@@ -36,6 +36,9 @@ type Broker struct {
 	Rack          string
 	IncarnationID [16]byte
 	Fenced        bool
+	// InControlledShutdown: the broker asked to shut down; it may not
+	// lead or join an ISR (see ShutdownBroker).
+	InControlledShutdown bool `json:",omitempty"`
 }
 
 // Topic is a topic and its partitions, in partition order.
@@ -55,7 +58,14 @@ type Partition struct {
 	Leader         int32 // -1: none (no eligible replica)
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// Adding and Removing are an ongoing reassignment's replicas, nil
+	// when none is in progress (see Reassignment).
+	Adding   []int32 `json:",omitempty"`
+	Removing []int32 `json:",omitempty"`
 }
+
+// Reassigning reports whether a reassignment of p is in progress.
+func (p *Partition) Reassigning() bool { return len(p.Adding) > 0 || len(p.Removing) > 0 }
 
 // NoLeader marks a partition without a leader.
 const NoLeader = -1
@@ -86,6 +96,8 @@ func (im *Image) Apply(r Record) error {
 		return im.setFenced(r.FenceBroker.ID, r.FenceBroker.Epoch, true)
 	case r.UnfenceBroker != nil:
 		return im.setFenced(r.UnfenceBroker.ID, r.UnfenceBroker.Epoch, false)
+	case r.ShutdownBroker != nil:
+		return im.applyShutdownBroker(r.ShutdownBroker)
 	case r.Topic != nil:
 		return im.applyTopic(r.Topic)
 	case r.Partition != nil:
@@ -120,6 +132,15 @@ func (im *Image) setFenced(id int32, epoch int64, fenced bool) error {
 	return nil
 }
 
+func (im *Image) applyShutdownBroker(r *ShutdownBroker) error {
+	b := im.Brokers[r.ID]
+	if b == nil || b.Epoch != r.Epoch {
+		return ErrStale
+	}
+	b.InControlledShutdown = true
+	return nil
+}
+
 func (im *Image) applyTopic(r *TopicRecord) error {
 	if im.Topics[r.Name] != nil || im.TopicIDs[r.ID] != nil {
 		return fmt.Errorf("meta: topic %s (%x) exists", r.Name, r.ID)
@@ -141,12 +162,25 @@ func (im *Image) applyPartition(r *PartitionRecord) error {
 	if err := checkPartition(r.Replicas, r.ISR, r.Leader); err != nil {
 		return fmt.Errorf("meta: topic %s partition %d: %w", t.Name, r.Partition, err)
 	}
+	if err := checkReassignment(r.Replicas, r.Adding, r.Removing); err != nil {
+		return fmt.Errorf("meta: topic %s partition %d: %w", t.Name, r.Partition, err)
+	}
 	t.Partitions = append(t.Partitions, &Partition{
 		TopicID: r.TopicID, Index: r.Partition,
 		Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR),
 		Leader: r.Leader, LeaderEpoch: r.LeaderEpoch, PartitionEpoch: r.PartitionEpoch,
+		Adding: nonEmpty(r.Adding), Removing: nonEmpty(r.Removing),
 	})
 	return nil
+}
+
+// nonEmpty clones s, or gives nil for an empty s, so that images built
+// by records and by snapshots compare equal.
+func nonEmpty(s []int32) []int32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
 }
 
 // applyChange merges a change as Kafka's PartitionRegistration.merge does:
@@ -158,7 +192,7 @@ func (im *Image) applyChange(r *PartitionChange) error {
 	if p == nil {
 		return ErrStale
 	}
-	replicas, isr, leader := p.Replicas, p.ISR, p.Leader
+	replicas, isr, leader, adding, removing := p.Replicas, p.ISR, p.Leader, p.Adding, p.Removing
 	if r.Replicas != nil {
 		replicas = r.Replicas
 	}
@@ -168,13 +202,20 @@ func (im *Image) applyChange(r *PartitionChange) error {
 	if r.Leader != nil {
 		leader = *r.Leader
 	}
+	if r.Reassignment != nil {
+		adding, removing = r.Reassignment.Adding, r.Reassignment.Removing
+	}
 	if err := checkPartition(replicas, isr, leader); err != nil {
 		return fmt.Errorf("meta: change of partition %d: %w", r.Partition, err)
 	}
-	if r.Leader == nil && r.ISR == nil && r.Replicas == nil {
+	if err := checkReassignment(replicas, adding, removing); err != nil {
+		return fmt.Errorf("meta: change of partition %d: %w", r.Partition, err)
+	}
+	if r.Leader == nil && r.ISR == nil && r.Replicas == nil && r.Reassignment == nil {
 		return fmt.Errorf("meta: change of partition %d changes nothing", r.Partition)
 	}
 	p.Replicas, p.ISR = slices.Clone(replicas), slices.Clone(isr)
+	p.Adding, p.Removing = nonEmpty(adding), nonEmpty(removing)
 	if r.Leader != nil {
 		p.Leader = leader
 		p.LeaderEpoch++
@@ -204,6 +245,26 @@ func checkPartition(replicas, isr []int32, leader int32) error {
 		if !slices.Contains(replicas, r) || slices.Contains(isr[:i], r) {
 			return fmt.Errorf("ISR %v: %d is repeated or not a replica of %v", isr, r, replicas)
 		}
+	}
+	return nil
+}
+
+// checkReassignment is what a reassignment's state must satisfy: adding
+// and removing are disjoint sets of replicas, and some replica is in
+// neither (the target keeps at least one replica that is not new).
+func checkReassignment(replicas, adding, removing []int32) error {
+	for i, r := range adding {
+		if !slices.Contains(replicas, r) || slices.Contains(adding[:i], r) || slices.Contains(removing, r) {
+			return fmt.Errorf("adding %v: %d is repeated, removed too, or not a replica of %v", adding, r, replicas)
+		}
+	}
+	for i, r := range removing {
+		if !slices.Contains(replicas, r) || slices.Contains(removing[:i], r) {
+			return fmt.Errorf("removing %v: %d is repeated or not a replica of %v", removing, r, replicas)
+		}
+	}
+	if len(removing) > 0 && len(removing) == len(replicas) {
+		return fmt.Errorf("removing every replica of %v", replicas)
 	}
 	return nil
 }
@@ -297,6 +358,54 @@ func (im *Image) Active(id int32) bool {
 	return b != nil && !b.Fenced
 }
 
+// MayLead reports whether broker id may lead a partition or join an ISR:
+// registered, unfenced and not in controlled shutdown (Kafka's
+// ClusterControlManager.isActive).
+func (im *Image) MayLead(id int32) bool {
+	b := im.Brokers[id]
+	return b != nil && !b.Fenced && !b.InControlledShutdown
+}
+
+// Leads reports whether broker id leads any partition.
+func (im *Image) Leads(id int32) bool {
+	for _, t := range im.SortedTopics() {
+		for _, p := range t.Partitions {
+			if p.Leader == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Clone returns a deep copy of the image, on which a controller computes
+// a batch of decisions without touching the applied image.
+func (im *Image) Clone() *Image {
+	c := NewImage()
+	c.Offset, c.NextProducerID, c.NextBrokerEpoch = im.Offset, im.NextProducerID, im.NextBrokerEpoch
+	for id, b := range im.Brokers { //gregor:unordered-ok each entry is copied independently
+		nb := *b
+		c.Brokers[id] = &nb
+	}
+	for _, t := range im.Topics { //gregor:unordered-ok each entry is copied independently
+		nt := &Topic{Name: t.Name, ID: t.ID, Configs: map[string]string{}, Partitions: make([]*Partition, len(t.Partitions))}
+		maps.Copy(nt.Configs, t.Configs)
+		for i, p := range t.Partitions {
+			np := *p
+			np.Replicas, np.ISR = slices.Clone(p.Replicas), slices.Clone(p.ISR)
+			np.Adding, np.Removing = slices.Clone(p.Adding), slices.Clone(p.Removing)
+			nt.Partitions[i] = &np
+		}
+		c.Topics[t.Name], c.TopicIDs[t.ID] = nt, nt
+	}
+	maps.Copy(c.ClusterConfigs, im.ClusterConfigs)
+	for id, m := range im.BrokerConfigs { //gregor:unordered-ok each entry is copied independently
+		c.BrokerConfigs[id] = map[string]string{}
+		maps.Copy(c.BrokerConfigs[id], m)
+	}
+	return c
+}
+
 func sortedValues[K int32 | string, V any](m map[K]*V) []*V {
 	out := make([]*V, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -366,6 +475,9 @@ func (im *Image) restoreTopic(t *Topic) error {
 			return fmt.Errorf("topic %s: partition %d out of place", t.Name, i)
 		}
 		if err := checkPartition(p.Replicas, p.ISR, p.Leader); err != nil {
+			return fmt.Errorf("topic %s partition %d: %w", t.Name, i, err)
+		}
+		if err := checkReassignment(p.Replicas, p.Adding, p.Removing); err != nil {
 			return fmt.Errorf("topic %s partition %d: %w", t.Name, i, err)
 		}
 	}

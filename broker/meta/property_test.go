@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // TestControllerProperties drives the controller with random steps over
@@ -48,6 +49,10 @@ type model struct {
 	nextTopic    int
 	history      []string
 	counts       map[string]int
+	// uncleanStep: the step may put a replica from outside the ISR into
+	// it (an unclean ElectLeaders, or cancelling a reassignment whose ISR
+	// holds only adding replicas).
+	uncleanStep bool
 }
 
 func newModel(t *testing.T, seed uint64) *model {
@@ -132,6 +137,12 @@ func (m *model) randomStep() {
 		m.allocateProducerIDs()
 	case w < 45:
 		m.setConfig()
+	case w < 47:
+		m.controlledShutdown(1 + m.rng.Int32N(m.nBrokers))
+	case w < 50:
+		m.electLeader()
+	case w < 54:
+		m.reassign()
 	default:
 		m.alterPartition()
 	}
@@ -192,7 +203,7 @@ func (m *model) unfence(id int32, epoch int64) {
 	m.note("unfence %d at epoch %d", id, epoch)
 	b := m.im.Brokers[id]
 	recs := Unfence(m.im, id, epoch, m.uncleanFor)
-	if b == nil || !b.Fenced || b.Epoch != epoch {
+	if b == nil || !b.Fenced || b.Epoch != epoch || b.InControlledShutdown {
 		require.Nil(m.t, recs)
 		return
 	}
@@ -207,8 +218,8 @@ func (m *model) createTopic() {
 	m.note("create %s partitions %d rf %d", name, partitions, rf)
 	recs, e, msg := CreateTopic(m.im, name, topicID(name), partitions, rf, m.rng.IntN(10))
 	active, registered := 0, len(m.im.Brokers)
-	for _, b := range m.im.Brokers { //gregor:unordered-ok counting
-		if !b.Fenced {
+	for id := range m.im.Brokers { //gregor:unordered-ok counting
+		if m.im.MayLead(id) {
 			active++
 		}
 	}
@@ -329,13 +340,20 @@ func (m *model) alterPartition() {
 		ids[i] = mem.ID
 		b := m.im.Brokers[mem.ID]
 		valid = valid && slices.Contains(p.Replicas, mem.ID) && !slices.Contains(ids[:i], mem.ID) &&
-			b != nil && !b.Fenced && (mem.Epoch == -1 || mem.Epoch == b.Epoch)
+			b != nil && m.im.MayLead(mem.ID) && (mem.Epoch == -1 || mem.Epoch == b.Epoch)
 	}
 	valid = valid && slices.Contains(ids, p.Leader)
 
 	m.note("alter %s-%d by %d@%d epochs %d/%d isr %v (valid %v)", t.Name, p.Index, r.BrokerID, r.BrokerEpoch, r.LeaderEpoch, r.PartitionEpoch, r.ISR, valid)
-	leaderEpoch := p.LeaderEpoch
+	leaderEpoch, before := p.LeaderEpoch, *p
 	recs, e := AlterPartition(m.im, r)
+	if valid && before.Reassigning() {
+		// The ISR may complete the reassignment: checked by check.
+		require.True(m.t, e == nil || e == kerr.NewLeaderElected, "seed %d step %d: %v", m.seed, m.step, e)
+		m.counts["alter during reassignment"]++
+		m.commit(recs, true)
+		return
+	}
 	if !valid {
 		require.NotNil(m.t, e, "seed %d step %d: an invalid AlterPartition was accepted", m.seed, m.step)
 		require.Nil(m.t, recs)
@@ -397,16 +415,17 @@ func (m *model) check(prev *Image, alter bool) {
 	for _, t := range m.im.SortedTopics() {
 		for _, p := range t.Partitions {
 			require.NoError(m.t, checkPartition(p.Replicas, p.ISR, p.Leader), at("valid", t, p))
+			require.NoError(m.t, checkReassignment(p.Replicas, p.Adding, p.Removing), at("valid reassignment", t, p))
 			if p.Leader != NoLeader {
-				require.True(m.t, m.im.Active(p.Leader), at("a fenced or unregistered broker leads", t, p))
+				require.True(m.t, m.im.MayLead(p.Leader), at("a fenced, shutting down or unregistered broker leads", t, p))
 				require.Contains(m.t, p.ISR, p.Leader, at("the leader is not in the ISR", t, p))
 			} else {
 				for _, id := range p.ISR {
-					require.False(m.t, m.im.Active(id), at("leaderless with an active ISR member", t, p))
+					require.False(m.t, m.im.MayLead(id), at("leaderless with an active ISR member", t, p))
 				}
 				if m.unclean[t.Name] {
 					for _, id := range p.Replicas {
-						require.False(m.t, m.im.Active(id), at("leaderless with unclean election and an active replica", t, p))
+						require.False(m.t, m.im.MayLead(id), at("leaderless with unclean election and an active replica", t, p))
 					}
 				}
 			}
@@ -418,7 +437,7 @@ func (m *model) check(prev *Image, alter bool) {
 				require.Zero(m.t, p.PartitionEpoch, at("new partition", t, p))
 				var active []int32
 				for _, id := range p.Replicas {
-					if prev.Active(id) {
+					if prev.MayLead(id) {
 						active = append(active, id)
 					}
 				}
@@ -435,17 +454,25 @@ func (m *model) check(prev *Image, alter bool) {
 }
 
 func (m *model) checkTransition(t *Topic, old, p *Partition, alter bool, at func(string, *Topic, *Partition) string) {
-	changed := p.Leader != old.Leader || !slices.Equal(p.ISR, old.ISR) || !slices.Equal(p.Replicas, old.Replicas)
+	changed := p.Leader != old.Leader || !slices.Equal(p.ISR, old.ISR) || !slices.Equal(p.Replicas, old.Replicas) ||
+		!slices.Equal(p.Adding, old.Adding) || !slices.Equal(p.Removing, old.Removing)
 	switch {
 	case changed:
 		require.Equal(m.t, old.PartitionEpoch+1, p.PartitionEpoch, at("partition epoch on a change", t, p))
 	default:
 		require.Equal(m.t, old.PartitionEpoch, p.PartitionEpoch, at("partition epoch without a change", t, p))
 	}
-	if p.Leader != old.Leader {
-		require.Equal(m.t, old.LeaderEpoch+1, p.LeaderEpoch, at("leader epoch on a new leader", t, p))
+	removed := !containsAll(p.Replicas, old.Replicas)
+	if p.Leader != old.Leader || removed {
+		require.Equal(m.t, old.LeaderEpoch+1, p.LeaderEpoch, at("leader epoch on a new leader or a removed replica", t, p))
 	} else {
 		require.Equal(m.t, old.LeaderEpoch, p.LeaderEpoch, at("leader epoch without a new leader", t, p))
+	}
+	if removed {
+		m.counts["replicas removed"]++
+	}
+	if m.uncleanStep {
+		return
 	}
 	uncleanElection := p.Leader != NoLeader && p.Leader != old.Leader && !slices.Contains(old.ISR, p.Leader)
 	if uncleanElection {
@@ -458,5 +485,74 @@ func (m *model) checkTransition(t *Topic, old, p *Partition, alter bool, at func
 		for _, id := range p.ISR {
 			require.Contains(m.t, old.ISR, id, at("the ISR grew outside AlterPartition", t, p))
 		}
+	}
+}
+
+func (m *model) controlledShutdown(id int32) {
+	b := m.im.Brokers[id]
+	if b == nil {
+		return
+	}
+	m.note("controlled shutdown %d", id)
+	recs := ControlledShutdown(m.im, id, b.Epoch, m.uncleanFor)
+	if b.Fenced || b.InControlledShutdown {
+		require.Nil(m.t, recs)
+		return
+	}
+	m.commit(recs, false)
+	require.False(m.t, m.im.MayLead(id))
+	m.requireNotInISRsButLast(id)
+	m.counts["controlled shutdown"]++
+}
+
+func (m *model) electLeader() {
+	t := m.randomTopic()
+	if t == nil || len(t.Partitions) == 0 {
+		return
+	}
+	p := t.Partitions[m.rng.IntN(len(t.Partitions))]
+	typ := ElectionType(m.rng.IntN(2))
+	m.note("elect %s-%d type %d", t.Name, p.Index, typ)
+	recs, e, _ := ElectLeader(m.im, t.Name, p.Index, typ)
+	if e != nil {
+		require.Nil(m.t, recs)
+		m.counts["elect "+e.Message]++
+		return
+	}
+	m.uncleanStep = typ == ElectUnclean
+	m.commit(recs, false)
+	m.uncleanStep = false
+	m.counts["elect ok"]++
+	if typ == ElectPreferred {
+		require.Equal(m.t, p.Replicas[0], p.Leader, "seed %d step %d: preferred election", m.seed, m.step)
+	}
+}
+
+func (m *model) reassign() {
+	t := m.randomTopic()
+	if t == nil || len(t.Partitions) == 0 {
+		return
+	}
+	p := t.Partitions[m.rng.IntN(len(t.Partitions))]
+	var target []int32
+	if m.rng.IntN(4) > 0 {
+		for _, i := range m.rng.Perm(int(m.nBrokers))[:1+m.rng.IntN(int(m.nBrokers))] {
+			target = append(target, int32(i)+1)
+		}
+	}
+	m.note("reassign %s-%d to %v", t.Name, p.Index, target)
+	recs, e, msg := Reassign(m.im, t.Name, p.Index, target, true, m.uncleanFor)
+	if e != nil {
+		require.Nil(m.t, recs)
+		m.counts["reassign "+e.Message]++
+		return
+	}
+	require.Empty(m.t, msg)
+	m.uncleanStep = target == nil && m.unclean[t.Name]
+	m.commit(recs, false)
+	m.uncleanStep = false
+	m.counts["reassign ok"]++
+	if target != nil && !p.Reassigning() {
+		require.Equal(m.t, target, p.Replicas, "seed %d step %d: a completed reassignment", m.seed, m.step)
 	}
 }

@@ -13,6 +13,7 @@ type Record struct {
 	RegisterBroker  *RegisterBroker  `json:"register_broker,omitempty"`
 	FenceBroker     *FenceBroker     `json:"fence_broker,omitempty"`
 	UnfenceBroker   *UnfenceBroker   `json:"unfence_broker,omitempty"`
+	ShutdownBroker  *ShutdownBroker  `json:"shutdown_broker,omitempty"`
 	Topic           *TopicRecord     `json:"topic,omitempty"`
 	Partition       *PartitionRecord `json:"partition,omitempty"`
 	PartitionChange *PartitionChange `json:"partition_change,omitempty"`
@@ -49,6 +50,16 @@ type UnfenceBroker struct {
 	Epoch int64 `json:"epoch"`
 }
 
+// ShutdownBroker (KRaft's BrokerRegistrationChangeRecord with
+// InControlledShutdown set) marks a broker incarnation that asked to shut
+// down: it stays unfenced, so it keeps serving while its leaderships
+// move, but it may no longer lead or join an ISR. A new registration
+// clears it; one naming an older epoch is stale.
+type ShutdownBroker struct {
+	ID    int32 `json:"id"`
+	Epoch int64 `json:"epoch"`
+}
+
 // TopicRecord creates a topic.
 type TopicRecord struct {
 	Name string   `json:"name"`
@@ -67,6 +78,11 @@ type PartitionRecord struct {
 	// for a new partition.
 	LeaderEpoch    int32 `json:"leader_epoch"`
 	PartitionEpoch int32 `json:"partition_epoch"`
+	// Adding and Removing are an ongoing reassignment's replicas (both
+	// subsets of Replicas); a new partition has none, but a snapshot-like
+	// record may.
+	Adding   []int32 `json:"adding,omitempty"`
+	Removing []int32 `json:"removing,omitempty"`
 }
 
 // PartitionChange changes a partition; nil fields stay as they are, and
@@ -82,6 +98,18 @@ type PartitionChange struct {
 	ISR       []int32  `json:"isr,omitempty"`
 	Leader    *int32   `json:"leader,omitempty"`
 	Replicas  []int32  `json:"replicas,omitempty"`
+	// Reassignment, when set, replaces the partition's adding and removing
+	// replicas (empty lists: no reassignment in progress any more).
+	Reassignment *Reassignment `json:"reassignment,omitempty"`
+}
+
+// Reassignment is the state of a partition reassignment (KIP-455):
+// Adding are target replicas not yet in the ISR's company, Removing the
+// old replicas that leave once every adding replica has joined the ISR.
+// Replicas lists the target replicas first, then the removing ones.
+type Reassignment struct {
+	Adding   []int32 `json:"adding,omitempty"`
+	Removing []int32 `json:"removing,omitempty"`
 }
 
 // RemoveTopic deletes a topic with its partitions and configs.
@@ -140,7 +168,7 @@ var ErrStale = errors.New("meta: stale record")
 func (r Record) setFields() int {
 	n := 0
 	for _, set := range []bool{
-		r.RegisterBroker != nil, r.FenceBroker != nil, r.UnfenceBroker != nil,
+		r.RegisterBroker != nil, r.FenceBroker != nil, r.UnfenceBroker != nil, r.ShutdownBroker != nil,
 		r.Topic != nil, r.Partition != nil, r.PartitionChange != nil,
 		r.RemoveTopic != nil, r.Config != nil, r.ProducerIDs != nil,
 	} {

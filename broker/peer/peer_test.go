@@ -73,7 +73,11 @@ func TestRequestsAndFailures(t *testing.T) {
 	res = do(t, s, cn, c, req)
 	require.Error(t, res.err, "a crashed peer fails the request")
 	require.NoError(t, bn.Start())
-	require.NoError(t, s.RunFor(100*time.Millisecond))
+	// The restarted broker serves once the controller (its own quorum of
+	// one) accepts the new incarnation: as in Kafka, only after the
+	// crashed incarnation's session (broker.session.timeout.ms, 9 s) ran
+	// out, since a crash is no clean shutdown.
+	require.NoError(t, s.RunFor(12*time.Second))
 	res = do(t, s, cn, c, req)
 	require.NoError(t, res.err, "the restarted peer answers")
 

@@ -16,7 +16,7 @@ import (
 // and decodes the answer, as a client on the controller listener would.
 func (c *cluster) roundTrip(id int32, req kmsg.Request) kmsg.Response {
 	c.t.Helper()
-	h, decoded, err := decodeRequest(wire.AppendRequest(nil, req, 7, nil))
+	h, decoded, err := decodeRequest(wire.AppendRequest(nil, req, 7, nil), false)
 	require.NoError(c.t, err)
 	var resp kmsg.Response
 	c.s.Call(c.hosts[id], func(p env.Process) {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Config is what a quorum node is built with. Names follow KRaft's
@@ -21,7 +23,8 @@ type Config struct {
 	// ClusterID is sent in every request and checked in every request
 	// received; "" turns the check off.
 	ClusterID string
-	// Port is the controller listener's port in the node's network
+	// Port is the controller listener's port in the node's network (0:
+	// the runtime picks one; only for a quorum of one)
 	// (default 9093).
 	Port int
 	// Dir is the directory in the node's env.FS holding the quorum state
@@ -111,6 +114,17 @@ type Config struct {
 	// to be fsynced (default 1024).
 	DurableWaitersMax int
 
+	// Serve, if set, is offered every request on the controller listener
+	// that the quorum does not serve itself (another API key, or a version
+	// or partition HandleRequest refuses), so that a controller can answer
+	// brokers' requests (BrokerRegistration, BrokerHeartbeat, CreateTopics,
+	// …) on the same port, as KRaft's controller listener does. With Serve
+	// set, the listener decodes every key and version kmsg knows. Serve
+	// reports false for a request it does not serve either (the connection
+	// is then closed, as for any unserved request); otherwise it calls
+	// respond exactly once, now or later, on the node's loop.
+	Serve func(req kmsg.Request, respond func(kmsg.Response)) bool
+
 	// bugs break the protocol on purpose; only this package's tests set
 	// them, to show that the swarm and the monitor catch what they must.
 	bugs plantedBugs
@@ -155,7 +169,9 @@ func (c Config) validate() error {
 		check(id >= 0, "voter id %d is negative", id)
 		check(validAddr(c.Voters[id]), "voter %d: address %q is not host:port", id, c.Voters[id])
 	}
-	check(c.Port > 0 && c.Port <= 65535, "Port %d out of range", c.Port)
+	// Port 0 lets the runtime choose, which only a quorum of one can
+	// afford: nobody else needs to know where it listens.
+	check(c.Port > 0 && c.Port <= 65535 || c.Port == 0 && len(c.Voters) == 1, "Port %d out of range", c.Port)
 	check(c.Dir != "" && !strings.HasSuffix(c.Dir, "/"), "Dir %q must be a relative path without a trailing slash", c.Dir)
 	check(c.ElectionTimeoutMs > 0 && c.FetchTimeoutMs > 0 && c.RequestTimeoutMs > 0, "timeouts must be positive")
 	check(c.FetchMaxWaitMs >= 0 && c.FetchMaxWaitMs < c.FetchTimeoutMs, "FetchMaxWaitMs %d must be in [0, FetchTimeoutMs)", c.FetchMaxWaitMs)

@@ -78,6 +78,9 @@
 //     Vote v1, BeginQuorumEpoch v1, EndQuorumEpoch v1, FetchSnapshot v0.
 //     Served: Fetch v13–18, Vote v0–1, BeginQuorumEpoch v0–1,
 //     EndQuorumEpoch v0–1, DescribeQuorum v0–2, FetchSnapshot v0–1.
+//     With Config.Serve set (the controller, broker/controller), the
+//     listener decodes every other key at every version kmsg knows and
+//     offers it to Serve; a request neither serves closes its connection.
 //   - No pre-vote (KIP-996; Vote v2 is not served): a partitioned node
 //     that comes back with a higher epoch forces one more election.
 //   - Static voters only: no KIP-853 reconfiguration, directory ids are

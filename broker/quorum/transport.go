@@ -130,7 +130,7 @@ func (sc *serverConn) Received(c env.Conn, frame []byte) {
 	if !sc.open || n.inc != sc.inc || !n.running {
 		return
 	}
-	h, req, err := decodeRequest(frame)
+	h, req, err := decodeRequest(frame, n.cfg.Serve != nil)
 	if err == nil && sc.pending >= n.cfg.RequestsPerConnMax {
 		err = fmt.Errorf("%d requests unanswered", sc.pending)
 	}
@@ -141,14 +141,21 @@ func (sc *serverConn) Received(c env.Conn, frame []byte) {
 	}
 	sc.pending++
 	answered := false
-	n.HandleRequest(req, func(resp kmsg.Response) {
+	respond := func(resp kmsg.Response) {
 		assert.That(!answered, "quorum: a request answered twice")
 		answered = true
 		sc.pending--
 		if sc.open {
 			_ = c.Send(appendResponse(nil, h, resp)) // a failed send: Closed follows
 		}
-	})
+	}
+	if n.HandleRequest(req, respond) || n.cfg.Serve != nil && n.cfg.Serve(req, respond) {
+		return
+	}
+	sc.pending--
+	n.log.Warn("closing a controller connection", "remote", c.RemoteAddr(), "err",
+		fmt.Errorf("%w: %s v%d is not served", errBadMessage, kmsg.NameForKey(h.Key), h.Version))
+	sc.close()
 }
 
 func (sc *serverConn) Closed(env.Conn, error) {

@@ -76,18 +76,20 @@ func appendResponse(dst []byte, h requestHeader, resp kmsg.Response) []byte {
 
 // decodeRequest parses a request frame (no length prefix) for one of the
 // served keys, as broker.DecodeRequest does against the broker's
-// registry, which does not hold the quorum's keys.
-func decodeRequest(frame []byte) (requestHeader, kmsg.Request, error) {
+// registry, which does not hold the quorum's keys; with anyKey (Config.Serve
+// is set), for any key and version kmsg knows.
+func decodeRequest(frame []byte, anyKey bool) (requestHeader, kmsg.Request, error) {
 	r := kbin.Reader{Src: frame}
 	h := requestHeader{Key: r.Int16(), Version: r.Int16(), CorrelationID: r.Int32()}
 	h.ClientID = r.NullableString()
 	if !r.Ok() {
 		return h, nil, fmt.Errorf("%w: request header truncated (%d bytes)", errBadMessage, len(frame))
 	}
-	if !supported(h.Key, h.Version) {
+	req := kmsg.RequestForKey(h.Key)
+	known := req != nil && h.Version >= 0 && h.Version <= req.MaxVersion()
+	if !supported(h.Key, h.Version) && !(anyKey && known) {
 		return h, nil, fmt.Errorf("%w: %s v%d is not served", errBadMessage, kmsg.NameForKey(h.Key), h.Version)
 	}
-	req := kmsg.RequestForKey(h.Key)
 	req.SetVersion(h.Version)
 	if req.IsFlexible() && !wire.SkipTags(&r) {
 		return h, nil, fmt.Errorf("%w: header tags of %s v%d", errBadMessage, kmsg.NameForKey(h.Key), h.Version)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,8 @@ type brokerFlags struct {
 	configs    []string
 	nodeID     int32
 	clusterID  string
+	ctlListen  string
+	voters     string
 	logLevel   string
 	logJSON    bool
 }
@@ -40,10 +43,19 @@ num.partitions, log.flush.interval.messages (1 = fsync every message before
 acknowledging it; by default, as Kafka, fsync is left to the OS) and
 auto.create.topics.enable.
 
-SIGTERM or SIGINT stops it gracefully: connections are closed and every log
-is flushed before it exits.`,
+Alone, the broker is a cluster of one: its metadata quorum has one voter.
+To form a cluster, start every broker with the same --voters list (each
+broker is a quorum voter, KRaft's combined mode), its own --node-id and
+--controller-listen address, and its own data directory; "gregor cluster"
+does this for a local cluster.
+
+SIGTERM or SIGINT stops it gracefully: a controlled shutdown moves its
+partition leaderships to other brokers, connections are closed and every
+log is flushed before it exits.`,
 		Example: `  gregor broker --listen 127.0.0.1:9092 --data-dir /var/lib/gregor
-  gregor broker --listen 127.0.0.1:0 --data-dir ./data --config num.partitions=6 --config log.flush.interval.messages=1`,
+  gregor broker --listen 127.0.0.1:0 --data-dir ./data --config num.partitions=6 --config log.flush.interval.messages=1
+  gregor broker --node-id 2 --listen 127.0.0.1:9292 --controller-listen 127.0.0.1:9293 \
+      --voters 1@127.0.0.1:9193,2@127.0.0.1:9293,3@127.0.0.1:9393 --data-dir ./data/2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBroker(cmd, f) },
 	}
@@ -53,6 +65,8 @@ is flushed before it exits.`,
 	fl.StringVar(&f.dataDir, "data-dir", "", "directory for logs and metadata (required)")
 	fl.StringArrayVar(&f.configs, "config", nil, "a broker config as `key=value` (repeatable)")
 	fl.Int32Var(&f.nodeID, "node-id", 0, "this broker's node.id")
+	fl.StringVar(&f.ctlListen, "controller-listen", "", "`HOST:PORT` of this node's controller listener (default: the --listen host, a free port; required with --voters)")
+	fl.StringVar(&f.voters, "voters", "", "the metadata quorum as `ID@HOST:PORT,…` (controller.quorum.voters); empty: a quorum of one")
 	fl.StringVar(&f.clusterID, "cluster-id", "gregor-cluster", "the cluster id reported to clients")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log JSON lines instead of text")
@@ -99,6 +113,28 @@ func brokerSetup(f brokerFlags) (broker.Config, real.Options, error) {
 			return cfg, real.Options{}, err
 		}
 	}
+	if cfg.Voters, err = parseVoters(f.voters); err != nil {
+		return cfg, real.Options{}, err
+	}
+	cfg.ControllerPort = 0
+	if f.ctlListen != "" {
+		ctlHost, ctlPort, err := splitListen("--controller-listen", f.ctlListen)
+		if err != nil {
+			return cfg, real.Options{}, err
+		}
+		if ctlHost != host {
+			return cfg, real.Options{}, fmt.Errorf("--controller-listen host %q must be the --listen host %q (one runtime, one host)", ctlHost, host)
+		}
+		cfg.ControllerPort = ctlPort
+	}
+	if len(cfg.Voters) > 0 {
+		if f.ctlListen == "" || cfg.ControllerPort == 0 {
+			return cfg, real.Options{}, fmt.Errorf("--voters needs --controller-listen with a fixed port: the other voters dial it")
+		}
+		if _, ok := cfg.Voters[f.nodeID]; !ok {
+			return cfg, real.Options{}, fmt.Errorf("--node-id %d is not in --voters: every broker is a voter", f.nodeID)
+		}
+	}
 	if cfg.Static, err = configs.ParseStatic(f.configs); err != nil {
 		return cfg, real.Options{}, fmt.Errorf("--config: %w", err)
 	}
@@ -118,6 +154,29 @@ func brokerSetup(f brokerFlags) (broker.Config, real.Options, error) {
 		CloseTimeout: 2 * time.Second,
 	}
 	return cfg, opts, nil
+}
+
+// parseVoters reads controller.quorum.voters: "1@host:9093,2@host:9094".
+func parseVoters(text string) (map[int32]string, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	voters := map[int32]string{}
+	for _, item := range strings.Split(text, ",") {
+		idText, addr, ok := strings.Cut(strings.TrimSpace(item), "@")
+		id, err := strconv.ParseInt(idText, 10, 32)
+		if !ok || err != nil || id < 0 {
+			return nil, fmt.Errorf("--voters %q: each voter is ID@HOST:PORT with a non-negative id", item)
+		}
+		if _, _, err := splitListen("--voters", addr); err != nil {
+			return nil, err
+		}
+		if _, dup := voters[int32(id)]; dup {
+			return nil, fmt.Errorf("--voters: id %d appears twice", id)
+		}
+		voters[int32(id)] = addr
+	}
+	return voters, nil
 }
 
 func splitListen(flag, addr string) (string, int, error) {

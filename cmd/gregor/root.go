@@ -18,6 +18,6 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newSimCmd(), newBrokerCmd())
+	root.AddCommand(newVersionCmd(), newSimCmd(), newBrokerCmd(), newClusterCmd())
 	return root
 }

@@ -1,0 +1,168 @@
+package broker
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/gregor-dst/gregor/broker/configs"
+	"github.com/gregor-dst/gregor/broker/meta"
+	"github.com/gregor-dst/gregor/broker/storage"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// reconcile makes the broker match the metadata image after every applied
+// entry, as a KRaft broker's metadata publisher does: dynamic configs,
+// removed topics, and for each partition with a replica here its log and
+// its role (leader or follower at the image's leader epoch, with the
+// image's replicas and ISR).
+func (b *Broker) reconcile() {
+	if b.closed {
+		return
+	}
+	im := b.ctl.Image()
+	b.reconcileConfigs(im)
+	b.dropRemovedTopics(im)
+	for _, mt := range im.SortedTopics() {
+		b.reconcileTopic(mt)
+	}
+}
+
+// reconcileConfigs takes the dynamic broker layers from the image and
+// re-resolves topic settings when they changed.
+func (b *Broker) reconcileConfigs(im *meta.Image) {
+	cluster, mine := im.ClusterConfigs, im.BrokerConfigs[b.cfg.NodeID]
+	if maps.Equal(b.dynCluster.Map(), cluster) && maps.Equal(b.dynBroker.Map(), mine) {
+		return
+	}
+	b.dynCluster, b.dynBroker = configs.SetOf(cluster), configs.SetOf(mine)
+	b.resettle()
+}
+
+// dropRemovedTopics deletes the local replicas of topics the image no
+// longer has.
+func (b *Broker) dropRemovedTopics(im *meta.Image) {
+	for _, t := range b.sortedTopics() {
+		if im.TopicIDs[t.id] == nil {
+			b.deleteTopic(t)
+		}
+	}
+}
+
+func (b *Broker) reconcileTopic(mt *meta.Topic) {
+	t := b.topicIDs[mt.ID]
+	if t == nil {
+		s, err := topicSettingsOf(b.layers(configs.SetOf(mt.Configs)))
+		if err != nil {
+			b.log.Error("topic settings from the metadata do not resolve; using defaults", "topic", mt.Name, "err", err)
+			s, _ = topicSettingsOf(b.layers(configs.Set{}))
+		}
+		t = &topic{name: mt.Name, id: mt.ID, configs: configs.SetOf(mt.Configs), settings: s}
+		b.topics[t.name], b.topicIDs[t.id] = t, t
+	}
+	if !maps.Equal(t.configs.Map(), mt.Configs) {
+		t.configs = configs.SetOf(mt.Configs)
+		b.settleTopic(t)
+	}
+	for len(t.partitions) < len(mt.Partitions) {
+		t.partitions = append(t.partitions, nil)
+	}
+	for i, mp := range mt.Partitions {
+		b.reconcilePartition(t, int32(i), mp)
+	}
+}
+
+// reconcilePartition opens or drops the local replica and sets its role.
+// A role changes only with the leader epoch; within an epoch the image
+// brings ISR and replica changes (AlterPartition outcomes).
+func (b *Broker) reconcilePartition(t *topic, index int32, mp *meta.Partition) {
+	p := t.partitions[index]
+	self := b.cfg.NodeID
+	if !slices.Contains(mp.Replicas, self) {
+		if p != nil {
+			b.dropReplica(p)
+			t.partitions[index] = nil
+		}
+		return
+	}
+	if p == nil {
+		var err error
+		if p, err = b.openPartition(t, index); err != nil {
+			b.log.Error("opening replica", "topic", t.name, "partition", index, "err", err)
+			return
+		}
+		t.partitions[index] = p
+		p.leader, p.leaderEpoch = meta.NoLeader, -1
+	}
+	switch {
+	case mp.Leader == self && (p.leader != self || p.leaderEpoch != mp.LeaderEpoch):
+		b.becomeLeader(p, mp.LeaderEpoch, mp.Replicas, mp.ISR)
+		p.partitionEpoch = mp.PartitionEpoch
+	case mp.Leader != self && (p.leader != mp.Leader || p.leaderEpoch != mp.LeaderEpoch):
+		b.becomeFollower(p, mp.Leader, mp.LeaderEpoch, mp.Replicas, mp.ISR)
+		p.partitionEpoch = mp.PartitionEpoch
+	case mp.PartitionEpoch > p.partitionEpoch:
+		p.replicas, p.isr, p.partitionEpoch = slices.Clone(mp.Replicas), slices.Clone(mp.ISR), mp.PartitionEpoch
+		if p.leader == self {
+			b.maybeAdvanceHW(p)
+			b.checkAcks(p)
+		}
+	}
+}
+
+// openPartition opens (recovering, or creating) a local replica's log and
+// rebuilds its producer state from it.
+func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
+	l, err := storage.Open(b.e.FS(), b.e.Clock(), b.log, b.path(partitionDir(t.name, index)), t.settings.storage)
+	if err != nil {
+		return nil, err
+	}
+	// A reopened replica knows no high watermark (there is no checkpoint
+	// of it): a follower learns it from its leader, and a leader moves it
+	// up from the log start as its ISR fetches (at once when it is the
+	// whole ISR). Starting higher could show consumers a tail that a
+	// later leader does not have.
+	hw := l.StartOffset()
+	l.SetHighWatermark(hw)
+	p := &partition{t: t, index: index, log: l, hw: hw, flushed: l.EndOffset()}
+	l.OnFlushed(func(offset int64) {
+		p.flushed = max(p.flushed, offset)
+		b.maybeAdvanceHW(p)
+	})
+	p.producers = newProducerTable(b.cfg.ProducersPerPartitionMax)
+	if err := p.producers.rebuild(l); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// dropReplica stops a local replica this broker no longer holds (moved by
+// a reassignment, or its topic deleted) and removes its files.
+func (b *Broker) dropReplica(p *partition) {
+	b.unfollow(p)
+	b.failAcks(p, kerr.NotLeaderForPartition)
+	b.waiters.wake(p) // parked fetches of it answer with NOT_LEADER_OR_FOLLOWER
+	if err := p.log.Close(); err != nil {
+		b.log.Warn("closing a dropped replica", "topic", p.t.name, "partition", p.index, "err", err)
+	}
+	if err := storage.Delete(b.e.FS(), b.path(p.dir()), func(err error) {
+		if err != nil {
+			b.log.Error("removing a dropped replica", "topic", p.t.name, "partition", p.index, "err", err)
+		}
+	}); err != nil {
+		b.log.Error("removing a dropped replica", "topic", p.t.name, "partition", p.index, "err", err)
+	}
+}
+
+// deleteTopic forgets a topic and removes its local replicas.
+func (b *Broker) deleteTopic(t *topic) {
+	delete(b.topics, t.name)
+	delete(b.topicIDs, t.id)
+	for i, p := range t.partitions {
+		if p != nil {
+			b.dropReplica(p)
+			t.partitions[i] = nil
+		}
+	}
+	b.log.Info("topic deleted", "topic", t.name)
+}
