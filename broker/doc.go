@@ -11,10 +11,22 @@
 // sees more of it), workloads, checker, bench. Outside broker/real it obeys
 // the determinism rules checked by internal/detcheck.
 //
-// Status: a single-node broker (replication factor 1): the APIs listed in
-// the NN_*.go files, log storage (broker/storage), Kafka's configs
-// (broker/configs), idempotent producers. Replication, the controller
-// quorum, groups and transactions come with their issues. Known gap: kmsg's
-// generated body readers spin on a tagged-field count far beyond the frame
-// (see wire.go); frames are bounded, but a hostile client can cost CPU.
+// Status: a replicated broker in KRaft's combined mode. Every broker
+// embeds a controller (broker/controller: a voter of the metadata quorum,
+// broker/quorum, applying the metadata log to a broker/meta image); a
+// broker alone is a quorum of one. The broker registers and heartbeats
+// (cluster.go), serves clients once unfenced, reconciles its replicas and
+// their roles from the image (reconcile.go), replicates as leader
+// (replica.go: HW over the maximal ISR, acks purgatory, ISR changes through
+// AlterPartition) and follower (follower.go: fetch, truncation on
+// divergence), and forwards admin requests to the active controller.
+// Deviations from Kafka: no broker-only nodes (every broker is a voter, so
+// no metadata observers), no dedicated controller processes in `gregor
+// cluster`, no HW checkpoint file (a reopened replica starts its HW at the
+// log start and learns it again), no previous-epoch clean-shutdown hint
+// (KIP-966), so a crashed broker's new incarnation waits out the old
+// session as in Kafka. Groups and transactions come with their issues.
+// Known gap: kmsg's generated body readers spin on a tagged-field count far
+// beyond the frame (see wire.go); frames are bounded, but a hostile client
+// can cost CPU.
 package broker

@@ -3,6 +3,8 @@ package broker
 import (
 	"slices"
 
+	"github.com/gregor-dst/gregor/broker/meta"
+	"github.com/gregor-dst/gregor/broker/quorum"
 	"github.com/gregor-dst/gregor/broker/records"
 )
 
@@ -79,3 +81,26 @@ func (b *Broker) Batches(topic string, partition int32, from int64, fn func(Batc
 		return fn(BatchInfo{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), LeaderEpoch: h.PartitionLeaderEpoch, CRC: h.CRC})
 	})
 }
+
+// ControllerImage is the committed metadata image this broker's embedded
+// controller has applied, for monitors (nil before Start). It changes as
+// the broker applies entries; callers must not mutate it.
+func (b *Broker) ControllerImage() *meta.Image {
+	if b.ctl == nil {
+		return nil
+	}
+	return b.ctl.Image()
+}
+
+// QuorumStatus is the embedded quorum voter's status, for quorum.Monitor
+// (State Down before Start).
+func (b *Broker) QuorumStatus() quorum.Status {
+	if b.ctl == nil {
+		return quorum.Status{NodeID: b.cfg.NodeID, LeaderID: -1, VotedID: -1}
+	}
+	return b.ctl.Quorum().Status()
+}
+
+// Serving reports whether the broker serves clients: registered, unfenced
+// once, and not stopping.
+func (b *Broker) Serving() bool { return b.ready && !b.stopping }

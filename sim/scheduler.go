@@ -76,6 +76,9 @@ type Scheduler struct {
 	held      int // events held by paused gates; they count towards the bound
 	trace     *Trace
 	executed  uint64
+	// last is the record of the event run last, for drivers that check
+	// the world after every event of some nodes (Last).
+	last Record
 }
 
 // NewScheduler makes a scheduler whose queue holds at most queuedMax events.
@@ -99,6 +102,10 @@ func (s *Scheduler) Now() Time { return s.now }
 
 // Executed counts the events run so far.
 func (s *Scheduler) Executed() uint64 { return s.executed }
+
+// Last is the record of the event run last (the zero Record before any):
+// a driver stepping the scheduler itself learns which node it touched.
+func (s *Scheduler) Last() Record { return s.last }
 
 // Queued counts the events waiting, held ones included.
 func (s *Scheduler) Queued() int { return len(s.queue) + s.held }
@@ -172,6 +179,7 @@ func (s *Scheduler) StepUntil(limit Time) bool {
 		}
 		s.executed++
 		s.trace.add(e.at, e.rec)
+		s.last = e.rec
 		e.fn()
 		return true
 	}

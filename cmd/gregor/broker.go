@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,7 @@ type brokerFlags struct {
 	clusterID  string
 	ctlListen  string
 	voters     string
+	cpuProfile string
 	logLevel   string
 	logJSON    bool
 }
@@ -66,6 +68,7 @@ log is flushed before it exits.`,
 	fl.StringArrayVar(&f.configs, "config", nil, "a broker config as `key=value` (repeatable)")
 	fl.Int32Var(&f.nodeID, "node-id", 0, "this broker's node.id")
 	fl.StringVar(&f.ctlListen, "controller-listen", "", "`HOST:PORT` of this node's controller listener (default: the --listen host, a free port; required with --voters)")
+	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the whole run to `FILE` (for performance work)")
 	fl.StringVar(&f.voters, "voters", "", "the metadata quorum as `ID@HOST:PORT,…` (controller.quorum.voters); empty: a quorum of one")
 	fl.StringVar(&f.clusterID, "cluster-id", "gregor-cluster", "the cluster id reported to clients")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -90,6 +93,17 @@ func runBroker(cmd *cobra.Command, f brokerFlags) error {
 	rt, err := real.New(opts)
 	if err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

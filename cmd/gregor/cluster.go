@@ -27,6 +27,7 @@ type clusterFlags struct {
 	configs  []string
 	logLevel string
 	readyMax time.Duration
+	profiles bool
 }
 
 func newClusterCmd() *cobra.Command {
@@ -59,6 +60,7 @@ broker gracefully (controlled shutdown, flush) and then exits.`,
 	fl.StringArrayVar(&f.configs, "config", nil, "a broker config for every broker as `key=value` (repeatable)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "the brokers' log level: debug, info, warn or error")
 	fl.DurationVar(&f.readyMax, "ready-timeout", time.Minute, "how long to wait for every broker to serve")
+	fl.BoolVar(&f.profiles, "cpu-profiles", false, "write each broker's Go CPU profile to --data-dir/broker-N.cpu.pprof")
 	return cmd
 }
 
@@ -110,6 +112,9 @@ func runCluster(cmd *cobra.Command, f clusterFlags) error {
 			"--log-level", f.logLevel}
 		for _, c := range f.configs {
 			args = append(args, "--config", c)
+		}
+		if f.profiles {
+			args = append(args, "--cpu-profile", filepath.Join(f.dataDir, "broker-"+strconv.Itoa(i+1)+".cpu.pprof"))
 		}
 		m, err := startMember(self, i+1, args, f.dataDir)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -34,13 +35,21 @@ type clusterProc struct {
 var memberLine = regexp.MustCompile(`^broker (\d+): pid (\d+), listening (\S+)$`)
 
 // startCluster runs `gregor cluster` and waits for its bootstrap line.
-func startCluster(t *testing.T, brokers int, configs ...string) *clusterProc {
+func startCluster(t testing.TB, brokers int, configs ...string) *clusterProc {
 	t.Helper()
 	dir := t.TempDir()
+	if keep := os.Getenv("GREGOR_CLUSTER_KEEP_DIR"); keep != "" {
+		var err error
+		dir, err = os.MkdirTemp(keep, strconv.Itoa(brokers)+"-brokers-")
+		require.NoError(t, err)
+	}
 	args := []string{"cluster", "--brokers", strconv.Itoa(brokers), "--data-dir", dir, "--log-level", "info"}
 	for _, c := range configs {
 		args = append(args, "--config", c)
 	}
+	// GREGOR_CLUSTER_ARGS adds flags, e.g. --cpu-profiles when studying a
+	// benchmark (the profiles stay in GREGOR_CLUSTER_KEEP_DIR if set).
+	args = append(args, strings.Fields(os.Getenv("GREGOR_CLUSTER_ARGS"))...)
 	cmd := exec.Command(gregorBinary(t), args...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -88,7 +97,7 @@ func startCluster(t *testing.T, brokers int, configs ...string) *clusterProc {
 }
 
 // kill SIGKILLs one broker process.
-func (c *clusterProc) kill(t *testing.T, id int32) {
+func (c *clusterProc) kill(t testing.TB, id int32) {
 	t.Helper()
 	require.NoError(t, syscall.Kill(c.pids[id], syscall.SIGKILL), "kill broker %d", id)
 }

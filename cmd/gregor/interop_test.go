@@ -28,7 +28,7 @@ var (
 )
 
 // gregorBinary builds the command once per test run.
-func gregorBinary(t *testing.T) string {
+func gregorBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "gregor-bin-")

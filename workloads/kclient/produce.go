@@ -413,7 +413,19 @@ func (pp *partProducer) finishBatch(b *batch, outcome Outcome, base int64, err e
 			break
 		}
 	}
-	pp.finishRecords(b.recs, outcome, base, err)
+	if outcome != Acked || base < 0 {
+		pp.finishRecords(b.recs, outcome, base, err)
+		return
+	}
+	// The broker stamps only the base offset and leader epoch into the
+	// batch, outside the CRC's range: the CRC we built is the stored one.
+	ref := BatchRef{BaseOffset: base, LastOffset: base + int64(len(b.recs)) - 1}
+	if h, herr := records.ParseHeader(b.data); herr == nil {
+		ref.CRC = h.CRC
+	}
+	for i, r := range b.recs {
+		r.done(ProduceResult{Outcome: Acked, Topic: pp.topic, Partition: pp.index, Offset: base + int64(i), Batch: ref})
+	}
 }
 
 func (pp *partProducer) finishRecords(recs []*pending, outcome Outcome, base int64, err error) {

@@ -51,6 +51,17 @@ type ProduceResult struct {
 	Offset int64
 	// Err says why for Failed and Ambiguous.
 	Err error
+	// Batch is the batch an Acked record was written in, when the broker
+	// gave its offset (zero otherwise): checkers compare it with the
+	// replicas' logs.
+	Batch BatchRef
+}
+
+// BatchRef identifies a written batch: its offsets and its CRC32C as the
+// broker stores it.
+type BatchRef struct {
+	BaseOffset, LastOffset int64
+	CRC                    uint32
 }
 
 // ErrNoAck: with acks 0 the broker never answers, so a sent record's fate
