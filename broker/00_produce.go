@@ -91,7 +91,7 @@ func (b *Broker) ackWaitFor(acks int16, res produceResult, ti, pi int) *ackWait 
 		return nil
 	}
 	w := &ackWait{topic: ti, part: pi, end: res.end, acksHW: acks == -1, p: res.p}
-	if (w.acksHW && res.p.hw >= w.end && len(res.p.isr) >= res.p.t.settings.minInsyncReplicas) || (!w.acksHW && res.p.ackEnd() >= w.end) {
+	if (w.acksHW && b.acksAllDone(res.p, w.end) && len(res.p.isr) >= b.minISR(res.p)) || (!w.acksHW && res.p.ackEnd() >= w.end) {
 		return nil
 	}
 	return w
@@ -132,7 +132,7 @@ func (b *Broker) producePartition(req *kmsg.ProduceRequest, t *topic, unknown *k
 	switch {
 	case p == nil || p.leader != b.cfg.NodeID:
 		return produceResult{err: kerr.NotLeaderForPartition}
-	case req.Acks == -1 && len(p.isr) < p.t.settings.minInsyncReplicas:
+	case req.Acks == -1 && len(p.isr) < b.minISR(p):
 		// Refused before the append, so the producer may retry safely.
 		return produceResult{err: kerr.NotEnoughReplicas, msg: "the ISR is smaller than min.insync.replicas"}
 	}
@@ -167,7 +167,12 @@ func (b *Broker) appendBatch(p *partition, data []byte, version int16) produceRe
 			return produceResult{err: perr}
 		}
 		if dup != nil {
-			return produceResult{baseOffset: dup.firstOffset, logAppendTime: logAppendTime}
+			// The original may not be committed yet (its first attempt
+			// timed out before the ISR had it): the retry's answer waits
+			// for it as the original's would have, as Kafka's delayed
+			// produce does, or an acks=all retry would be acknowledged
+			// with the batch on this leader alone.
+			return produceResult{baseOffset: dup.firstOffset, logAppendTime: logAppendTime, p: p, end: dup.lastOffset + 1}
 		}
 	}
 	base, err := p.log.Append(data, p.leaderEpoch, nowMs)

@@ -114,7 +114,7 @@ func (b *Broker) replicaFetchPartition(t *topic, terr *kerr.Error, rp kmsg.Fetch
 	}
 	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = p.hw, p.hw, p.log.StartOffset()
 	if rp.LastFetchedEpoch >= 0 {
-		epoch, end := p.log.EndOffsetForEpoch(rp.LastFetchedEpoch)
+		epoch, end := b.endOffsetForEpoch(p, rp.LastFetchedEpoch)
 		if epoch != rp.LastFetchedEpoch || end < rp.FetchOffset {
 			sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = epoch, end
 			return sp, 0

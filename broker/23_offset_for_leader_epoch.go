@@ -48,6 +48,6 @@ func (b *Broker) epochEnd(t *topic, rp kmsg.OffsetForLeaderEpochRequestTopicPart
 		sp.ErrorCode = e.Code
 		return sp
 	}
-	sp.LeaderEpoch, sp.EndOffset = p.log.EndOffsetForEpoch(rp.LeaderEpoch)
+	sp.LeaderEpoch, sp.EndOffset = b.endOffsetForEpoch(p, rp.LeaderEpoch)
 	return sp
 }

@@ -61,6 +61,9 @@ type Broker struct {
 	// Replication: fetchers by leader id and the client they use.
 	fetchers   map[int32]*fetcher
 	peerClient *peer.Client
+	// ctlClient carries the requests to the active controller, with a
+	// shorter request timeout (controllerPeers).
+	ctlClient *peer.Client
 
 	stopping bool // Stop was called: controlled shutdown, then closing
 	closed   bool // no longer serving or replicating
@@ -162,6 +165,9 @@ func (b *Broker) closeServing() {
 	b.waiters.clear()
 	if b.peerClient != nil {
 		b.peerClient.Close()
+	}
+	if b.ctlClient != nil {
+		b.ctlClient.Close()
 	}
 }
 

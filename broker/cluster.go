@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gregor-dst/gregor/broker/controller"
+	"github.com/gregor-dst/gregor/broker/peer"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -80,7 +81,24 @@ func (b *Broker) toController(req kmsg.Request, done func(kmsg.Response, error))
 		b.e.Clock().AfterFunc(0, func() { done(nil, errNoController) })
 		return
 	}
-	b.peers().Do(addr, req, done)
+	b.controllerPeers().Do(addr, req, done)
+}
+
+// controllerPeers is the client for requests to the active controller
+// (registration, heartbeats, AlterPartition, forwarded admin requests).
+// Its requests time out after half a broker session, not the 30 s of
+// replica fetches: a heartbeat stuck at a controller that stalled (a
+// pause does not break the connection) would otherwise hold every later
+// one back while the next controller, which starts each broker's session
+// afresh, fences this broker for silence. Kafka bounds its heartbeat
+// channel by the session timeout and drops it when the controller
+// changes; a timed-out request here is retried to whoever leads then.
+func (b *Broker) controllerPeers() *peer.Client {
+	if b.ctlClient == nil {
+		timeoutMs := min(max(int64(b.brokerSettings().BrokerSessionTimeoutMs)/2, 500), 30_000)
+		b.ctlClient = peer.New(b.e, peer.Config{ClientID: "gregor-broker", RequestTimeoutMs: timeoutMs})
+	}
+	return b.ctlClient
 }
 
 // controllerID is the node clients are told is the controller: the quorum

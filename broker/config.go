@@ -71,6 +71,9 @@ type Config struct {
 	TickMs int64
 	// StopTimeoutMs bounds a graceful stop's wait for the final flush.
 	StopTimeoutMs int64
+
+	// plant is a bug planted by a test (planted.go); zero: none.
+	plant plantedBug
 }
 
 // DefaultConfig is a single-node broker with Kafka's defaults.

@@ -68,7 +68,7 @@ func (b *Broker) unfollow(p *partition) {
 
 // kick sends the fetcher's next Fetch if none is in flight.
 func (b *Broker) kick(f *fetcher) {
-	if f.inFlight || f.backoff || len(f.parts) == 0 || b.closed {
+	if f.inFlight || f.backoff || len(f.parts) == 0 || b.closed || b.awaitingFlush(f) {
 		return
 	}
 	addr, ok := b.peerAddr(f.leader)
@@ -93,6 +93,33 @@ func (b *Broker) kick(f *fetcher) {
 			b.retryLater(f)
 		}
 	})
+}
+
+// awaitingFlush: a partition of f fsyncs every message
+// (flush.messages=1) and has not yet fsynced what it fetched. Its next
+// fetch tells the leader it holds everything below its log end, which
+// moves the high watermark, so it waits for the fsync: Kafka's follower
+// flushes synchronously in its append path before it fetches again, and
+// only that makes an acks=all write durable on every ISR member. The log's
+// OnFlushed kicks the fetcher (followerFlushed).
+func (b *Broker) awaitingFlush(f *fetcher) bool {
+	for _, p := range f.parts {
+		if p.t.settings.flushEveryMessage && p.flushed < p.log.EndOffset() && p.log.Err() == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// followerFlushed resumes p's fetcher once p's log is fsynced (see
+// awaitingFlush).
+func (b *Broker) followerFlushed(p *partition) {
+	if p.leader == b.cfg.NodeID || p.leader < 0 {
+		return
+	}
+	if f := b.fetchers[p.leader]; f != nil && slices.Contains(f.parts, p) {
+		b.kick(f)
+	}
 }
 
 func (b *Broker) retryLater(f *fetcher) {

@@ -21,10 +21,26 @@ func (b *Broker) reconcile() {
 	}
 	im := b.ctl.Image()
 	b.reconcileConfigs(im)
+	if !b.registeredIn(im) {
+		// Until the image holds this incarnation's registration, what it
+		// says of this node is the previous incarnation's: its leaderships
+		// and ISR places, which the controller takes away when it admits
+		// this one. Acting on them would lead an old epoch with a log that
+		// lost its high watermark (and, after a power loss, its unflushed
+		// tail). Kafka's broker likewise publishes partitions only once
+		// registered and caught up.
+		return
+	}
 	b.dropRemovedTopics(im)
 	for _, mt := range im.SortedTopics() {
 		b.reconcileTopic(mt)
 	}
+}
+
+// registeredIn reports whether im holds this incarnation's registration.
+func (b *Broker) registeredIn(im *meta.Image) bool {
+	rb := im.Brokers[b.cfg.NodeID]
+	return rb != nil && rb.IncarnationID == b.incarnation
 }
 
 // reconcileConfigs takes the dynamic broker layers from the image and
@@ -102,6 +118,10 @@ func (b *Broker) reconcilePartition(t *topic, index int32, mp *meta.Partition) {
 		p.partitionEpoch = mp.PartitionEpoch
 	case mp.PartitionEpoch > p.partitionEpoch:
 		p.replicas, p.isr, p.partitionEpoch = slices.Clone(mp.Replicas), slices.Clone(mp.ISR), mp.PartitionEpoch
+		// A pending AlterPartition is settled now: committed (this is
+		// it) or bound to be refused (it names the older partition
+		// epoch).
+		p.isrPending = nil
 		if p.leader == self {
 			b.maybeAdvanceHW(p)
 			b.checkAcks(p)
@@ -127,6 +147,7 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 	l.OnFlushed(func(offset int64) {
 		p.flushed = max(p.flushed, offset)
 		b.maybeAdvanceHW(p)
+		b.followerFlushed(p)
 	})
 	p.producers = newProducerTable(b.cfg.ProducersPerPartitionMax)
 	if err := p.producers.rebuild(l); err != nil {

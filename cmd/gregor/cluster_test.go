@@ -183,7 +183,7 @@ func probeProduce(ctx context.Context, t *testing.T, cl *kgo.Client, partition i
 }
 
 // waitISR waits until every partition has an ISR of size n.
-func waitISR(ctx context.Context, t *testing.T, adm *kadm.Client, topic string, partitions, n int) {
+func waitISR(ctx context.Context, t testing.TB, adm *kadm.Client, topic string, partitions, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		md, err := adm.Metadata(ctx, topic)

@@ -13,6 +13,7 @@ func CorePatterns() []string {
 		"./faults/...",
 		"./checker/...",
 		"./internal/assert/...",
+		"./internal/simcluster/...",
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gregor-dst/gregor/broker"
+	"github.com/gregor-dst/gregor/checker/replication"
 	"github.com/gregor-dst/gregor/env"
 	"github.com/gregor-dst/gregor/sim"
 	"github.com/gregor-dst/gregor/workloads/kclient"
@@ -132,6 +133,13 @@ func (c *Cluster) checkConverged() {
 		}
 	}
 	c.compareImages()
+	if !c.cfg.LossesAllowed {
+		for _, l := range c.obs.mon.Losses() {
+			if l.Invariant == replication.R6 || l.Invariant == replication.R9 {
+				c.obs.violate(l.Invariant, l.Topic, l.Partition, "committed data lost in a safe run (%s): %s", l.Reason, l.Witness)
+			}
+		}
+	}
 }
 
 func (c *Cluster) compareReplicas(topic string, part int32, replicas []int32) {
@@ -264,14 +272,15 @@ func (r *reader) next() {
 
 // checkReadBack compares what was read with what was produced: every
 // acknowledged acks=all record at its offset (unless the monitors
-// recorded its loss as allowed), no value twice, no Failed value at all.
+// recorded its loss as allowed), no idempotently produced value twice, no
+// Failed value at all.
 // It returns the acknowledged records not read back.
 func (c *Cluster) checkReadBack(logs map[partKey][]kclient.Record) int {
 	where := map[string]string{}
 	for _, k := range sortedKeys(logs) {
 		for _, r := range logs[k] {
 			v, at := string(r.Value), fmt.Sprintf("%s-%d offset %d", k.topic, k.part, r.Offset)
-			if prev, dup := where[v]; dup {
+			if prev, dup := where[v]; dup && c.wl.idempotent[v] {
 				c.obs.violate(Duplicate, k.topic, k.part, "value %q at %s and at %s", v, prev, at)
 			}
 			where[v] = at
@@ -298,8 +307,12 @@ func (c *Cluster) checkReadBack(logs map[partKey][]kclient.Record) int {
 	return lost
 }
 
-// lossAllowed: the monitor recorded a loss covering the record's offset.
+// lossAllowed: the run allows losses and the monitor recorded one
+// covering the record's offset.
 func (c *Cluster) lossAllowed(a ackedRecord) bool {
+	if !c.cfg.LossesAllowed {
+		return false
+	}
 	for _, l := range c.obs.mon.Losses() {
 		if l.Topic == a.key.topic && l.Partition == a.key.part && l.Offset <= a.offset && a.offset <= max(l.LastOffset, l.Offset) {
 			return true

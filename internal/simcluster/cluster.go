@@ -35,6 +35,11 @@ type Config struct {
 	// FsyncLoss tells the monitors that crashes may lose unsynced writes
 	// on purpose (a power loss with the default flush policy).
 	FsyncLoss bool
+	// LossesAllowed: the run asked for faults that lose acknowledged
+	// writes (unclean elections, fsync loss). A lost write must then be
+	// one the monitors explain (Losses); without it every acknowledged
+	// acks=all write must survive.
+	LossesAllowed bool
 	// LogEvery runs the monitor's log comparisons on every LogEvery-th
 	// observation (default 64); the cheap checks run after every event.
 	LogEvery int
@@ -65,6 +70,8 @@ type Cluster struct {
 	failed error
 	// stopOnViolation ends RunUntil at the first violation.
 	stopOnViolation bool
+	// lost counts acknowledged acks=all records not read back.
+	lost int
 }
 
 // Controller and client listener ports: the sim node name is the host.

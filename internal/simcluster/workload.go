@@ -6,9 +6,12 @@ import (
 	"time"
 
 	"github.com/gregor-dst/gregor/broker"
+	"github.com/gregor-dst/gregor/broker/records"
 	"github.com/gregor-dst/gregor/env"
 	"github.com/gregor-dst/gregor/sim"
 	"github.com/gregor-dst/gregor/workloads/kclient"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // ackedRecord is a record a producer saw acknowledged.
@@ -37,10 +40,13 @@ type workload struct {
 	// failed are values definitely not written; ambiguous may be.
 	failed    map[string]bool
 	ambiguous map[string]bool
+	// idempotent are the values produced by idempotent producers, which
+	// must not be written twice.
+	idempotent map[string]bool
 }
 
 func newWorkload(c *Cluster) *workload {
-	return &workload{c: c, acks: map[string]int16{}, failed: map[string]bool{}, ambiguous: map[string]bool{}}
+	return &workload{c: c, acks: map[string]int16{}, failed: map[string]bool{}, ambiguous: map[string]bool{}, idempotent: map[string]bool{}}
 }
 
 // Outcomes counts the records produced so far by outcome.
@@ -73,6 +79,9 @@ func (c *Cluster) Produce(client, topic string, part int32, value string, done f
 			return
 		}
 		c.wl.outcomes.Produced++
+		if c.wl.acks[client] == -1 {
+			c.wl.idempotent[value] = true
+		}
 		at := c.s.Now()
 		cl.Produce(topic, part, nil, []byte(value), func(r kclient.ProduceResult) {
 			c.wl.outcome(client, value, at, r)
@@ -180,8 +189,9 @@ func (c *Cluster) topicLed(name string) bool {
 
 // leads reports whether b leads the partition at epoch by its own state.
 func leads(b *broker.Broker, topic string, part, epoch int32) bool {
-	ps, ok := replicaState(b.State(), topic, part)
-	return ok && ps.Leader == b.State().NodeID && ps.LeaderEpoch == epoch
+	st := b.State()
+	ps, ok := replicaState(st, topic, part)
+	return ok && ps.Leader == st.NodeID && ps.LeaderEpoch == epoch
 }
 
 // replicaState finds a partition in a broker's state.
@@ -192,4 +202,80 @@ func replicaState(st broker.State, topic string, part int32) (broker.PartitionSt
 		}
 	}
 	return broker.PartitionState{}, false
+}
+
+// ProduceOnce sends one Produce request with value to the partition's
+// leader (by the most advanced image), from client, with no retry: done
+// gets the partition's error code and offset, or the transport error.
+// An acknowledged acks=all write is reported to the monitor and checked
+// at the end like the producers' ones.
+func (c *Cluster) ProduceOnce(client, topic string, part int32, acks int16, value string, done func(code int16, offset int64, err error)) {
+	n, im := c.s.Node(client), c.obs.image()
+	if n == nil || im == nil || im.Topics[topic] == nil || int(part) >= len(im.Topics[topic].Partitions) {
+		done(-1, -1, fmt.Errorf("no client %q or no partition %s-%d", client, topic, part))
+		return
+	}
+	leader := im.Topics[topic].Partitions[part].Leader
+	data, err := records.Build(records.BuildOptions{
+		ProducerID: records.NoProducerID, ProducerEpoch: records.NoProducerEpoch, BaseSequence: records.NoSequence,
+		BaseTimestamp: n.WallClock().UnixMilli(), PartitionLeaderEpoch: records.NoPartitionLeaderEpoch,
+	}, []records.Record{{Value: []byte(value)}})
+	if err != nil {
+		done(-1, -1, err)
+		return
+	}
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = acks, 30_000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = part, data
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	c.s.Call(n, func(p env.Process) {
+		cl := p.(*kclient.Process).Client
+		if cl == nil {
+			done(-1, -1, fmt.Errorf("client %s is not running", client))
+			return
+		}
+		at := c.s.Now()
+		c.wl.outcomes.Produced++
+		cl.Request(kclient.Addr(BrokerName(int(leader))+":"+strconv.Itoa(clientPort)), req, func(resp kmsg.Response, err error) {
+			code, offset := int16(-1), int64(-1)
+			if err == nil {
+				sp := resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+				code, offset = sp.ErrorCode, sp.BaseOffset
+			}
+			c.wl.onceOutcome(partKey{topic, part}, acks, value, data, at, code, offset, err)
+			done(code, offset, err)
+		})
+	})
+}
+
+// onceOutcome books a ProduceOnce answer like a producer's outcome.
+func (w *workload) onceOutcome(k partKey, acks int16, value string, data []byte, at sim.Time, code int16, offset int64, err error) {
+	switch {
+	case err == nil && code == 0:
+		w.outcomes.Acked++
+		w.acked = append(w.acked, ackedRecord{key: k, offset: offset, value: value, acks: acks, at: at})
+		if h, herr := records.ParseHeader(data); herr == nil {
+			w.report(k, acks, kclient.BatchRef{BaseOffset: offset, LastOffset: offset, CRC: h.CRC}, at)
+		}
+	case err == nil && kerr.ErrorForCode(code) != nil && !writtenDespite(code):
+		w.outcomes.Failed++
+		w.failed[value] = true
+	default:
+		w.outcomes.Ambiguous++
+		w.ambiguous[value] = true
+	}
+}
+
+// writtenDespite: codes Kafka may answer after appending (as kclient
+// classifies them).
+func writtenDespite(code int16) bool {
+	switch code {
+	case kerr.NotEnoughReplicasAfterAppend.Code, kerr.RequestTimedOut.Code, kerr.KafkaStorageError.Code, kerr.NotLeaderForPartition.Code:
+		return true
+	}
+	return false
 }

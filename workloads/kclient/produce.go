@@ -254,10 +254,15 @@ func sequenceLost(err error) bool {
 
 // writtenDespite: Kafka answers these after the records were appended
 // (to the leader's log, or to its page cache before a failed fsync).
+// NOT_LEADER_OR_FOLLOWER too: a leader that appended and then lost its
+// leadership while the acks=all answer waited says so (Kafka's
+// DelayedProduce), and the next leader may well hold the batch (Jepsen's
+// "ambiguous NOT_LEADER for a committed write", Redpanda 21.10.1).
 func writtenDespite(err error) bool {
 	return errors.Is(err, kerr.NotEnoughReplicasAfterAppend) ||
 		errors.Is(err, kerr.RequestTimedOut) ||
-		errors.Is(err, kerr.KafkaStorageError)
+		errors.Is(err, kerr.KafkaStorageError) ||
+		errors.Is(err, kerr.NotLeaderForPartition)
 }
 
 // sequenceError handles OUT_OF_ORDER_SEQUENCE_NUMBER and its kin. For a

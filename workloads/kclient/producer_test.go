@@ -212,8 +212,11 @@ func TestOutcomes(t *testing.T) {
 		{"too large fails at once", func(fb *fakeBroker, r *fakeReq) fakeReply {
 			return errorReply(r, kerr.MessageTooLarge.Code)
 		}, Failed, kerr.MessageTooLarge, 1},
-		{"not leader forever is never written", func(fb *fakeBroker, r *fakeReq) fakeReply {
+		{"not leader forever is ambiguous (a leader that appended says it too)", func(fb *fakeBroker, r *fakeReq) fakeReply {
 			return errorReply(r, kerr.NotLeaderForPartition.Code)
+		}, Ambiguous, ErrDeliveryTimeout, 0},
+		{"refused before the append forever is never written", func(fb *fakeBroker, r *fakeReq) fakeReply {
+			return errorReply(r, kerr.UnknownTopicOrPartition.Code)
 		}, Failed, ErrDeliveryTimeout, 0},
 		{"written-then-error forever is ambiguous", func(fb *fakeBroker, r *fakeReq) fakeReply {
 			return errorReply(r, kerr.NotEnoughReplicasAfterAppend.Code)

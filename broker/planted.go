@@ -1,0 +1,34 @@
+package broker
+
+// plantedBug is a bug a test plants on purpose, to show that the
+// simulation's monitors catch it (broker/planted_test.go). It is set only
+// through export_test.go, so no build outside the broker's own tests can
+// turn one on; the zero value, noBug, is the broker as it is.
+type plantedBug uint8
+
+const (
+	noBug plantedBug = iota
+	// bugAckBeforeISR answers acks=all once the leader has the batch, as
+	// acks=1 does, before the ISR holds it.
+	bugAckBeforeISR
+	// bugIgnoreMinISR appends and acknowledges acks=all writes whatever
+	// the ISR's size (no NOT_ENOUGH_REPLICAS, before or after the append).
+	bugIgnoreMinISR
+)
+
+// acksAllDone reports whether an acks=all write ending at end may be
+// answered: the high watermark passed it (planted: the leader has it).
+func (b *Broker) acksAllDone(p *partition, end int64) bool {
+	if b.cfg.plant == bugAckBeforeISR {
+		return p.ackEnd() >= end
+	}
+	return p.hw >= end
+}
+
+// minISR is the ISR size acks=all needs (planted: none).
+func (b *Broker) minISR(p *partition) int {
+	if b.cfg.plant == bugIgnoreMinISR {
+		return 0
+	}
+	return p.t.settings.minInsyncReplicas
+}

@@ -1,0 +1,55 @@
+package broker_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregor-dst/gregor/broker"
+	"github.com/gregor-dst/gregor/internal/simcluster"
+)
+
+// TestPlantedBugsAreCaught plants a broker bug and runs the cluster sweep
+// of internal/simcluster until a seed fails it as a correctness
+// violation: the monitors must be able to see each bug, or a passing
+// sweep proves nothing. The bugs are off in every other build
+// (export_test.go).
+//
+// Acknowledging acks=all before the ISR has the batch shows only when a
+// leader loses its leadership with such a write on it alone; with fsync
+// on every message the leader's own fsync is usually slower than its
+// followers' fetch, which hides the bug, so that case runs Kafka's
+// default flush policy (and therefore no power-loss crashes). It is
+// caught by about one seed in ten; ignoring min.insync.replicas by the
+// first seed whose faults shrink an ISR.
+func TestPlantedBugsAreCaught(t *testing.T) {
+	cases := []struct {
+		bug          string
+		defaultFlush bool
+		want         []string // invariants that may catch it
+	}{
+		{"ack-before-isr", true, []string{"R6 no loss of committed data", simcluster.LostWrite}},
+		{"ignore-min-isr", false, []string{"R5 acks=all admission"}},
+	}
+	for _, c := range cases {
+		t.Run(c.bug, func(t *testing.T) {
+			const seedsMax = 40
+			for seed := uint64(1); seed <= seedsMax; seed++ {
+				o := simcluster.OptionsFromSeed(seed)
+				if c.defaultFlush {
+					o.FlushEveryMessage, o.Faults.Crashes = false, false
+				}
+				o.Broker = func(cfg *broker.Config) { require.NoError(t, broker.PlantBug(cfg, c.bug)) }
+				r := simcluster.Run(o)
+				if r.Verdict == simcluster.Pass {
+					continue
+				}
+				require.Equal(t, simcluster.Correctness, r.Verdict, r.Summary())
+				require.Contains(t, c.want, r.Violations[0].Invariant, r.Summary())
+				t.Logf("caught by seed %d: %s", seed, r.Problem)
+				return
+			}
+			t.Fatalf("no seed of %d caught %s", seedsMax, c.bug)
+		})
+	}
+}

@@ -1,0 +1,192 @@
+package simcluster
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gregor-dst/gregor/broker"
+	"github.com/gregor-dst/gregor/faults"
+	"github.com/gregor-dst/gregor/sim"
+)
+
+// Options shape one run. DefaultOptions gives a plain run for a seed;
+// OptionsFromSeed draws a swarm run.
+type Options struct {
+	Seed    uint64
+	Brokers int
+	// Topics topics of Partitions partitions each, replication factor RF,
+	// min.insync.replicas MinISR.
+	Topics     int
+	Partitions int32
+	RF         int
+	MinISR     int
+	// Acks is the producers' acks: -1 (all, idempotent) or 1.
+	Acks int16
+	// Producers clients each produce RecordsPerSecond records, round-robin
+	// over every partition, in batches of up to BatchRecordsMax.
+	Producers        int
+	RecordsPerSecond int
+	BatchRecordsMax  int
+	// FlushEveryMessage sets log.flush.interval.messages=1: a write is
+	// fsynced before it is acknowledged, so power loss loses nothing
+	// acknowledged. Crashes in a safe run need it (Run turns it on).
+	FlushEveryMessage bool
+	// Faults is the fault mix of the safety phase, one fault about every
+	// FaultEvery, each lasting up to FaultMax.
+	Faults     faults.Mix
+	FaultEvery time.Duration
+	FaultMax   time.Duration
+	// Safety is the phase with faults and producers; Liveness bounds the
+	// phase after it, faults healed, in which the cluster must converge.
+	Safety   time.Duration
+	Liveness time.Duration
+	// ReplicaLagMaxMs and SessionTimeoutMs are replica.lag.time.max.ms and
+	// broker.session.timeout.ms.
+	ReplicaLagMaxMs  int64
+	SessionTimeoutMs int64
+	// Unsafe modes, only when asked: Unclean turns on
+	// unclean.leader.election.enable; FsyncLoss keeps Kafka's default
+	// flush policy with power-loss crashes. Both may lose acknowledged
+	// writes; the monitors must then explain every loss.
+	Unclean   bool
+	FsyncLoss bool
+	Latency   sim.Latency
+	// Broker adjusts every broker's config (tests: planted bugs).
+	Broker   func(*broker.Config)
+	Log      io.Writer
+	LogLevel slog.Level
+
+	_ struct{}
+}
+
+// DefaultOptions is a 3-broker cluster, one topic of 3 partitions with RF
+// 3 and min.insync.replicas 2, two idempotent acks=all producers, and
+// every safe fault kind for 20 s.
+func DefaultOptions(seed uint64) Options {
+	return Options{
+		Seed: seed, Brokers: 3, Topics: 1, Partitions: 3, RF: 3, MinISR: 2, Acks: -1,
+		Producers: 2, RecordsPerSecond: 50, BatchRecordsMax: 10, FlushEveryMessage: true,
+		Faults:     faults.Mix{Partitions: true, Crashes: true, Stops: true, Pauses: true, Clocks: true},
+		FaultEvery: 2 * time.Second, FaultMax: 5 * time.Second,
+		Safety: 20 * time.Second, Liveness: 90 * time.Second,
+		ReplicaLagMaxMs: 10_000, SessionTimeoutMs: 9000,
+	}
+}
+
+// OptionsFromSeed draws a swarm run from the seed: cluster size, layout,
+// load, the fault mix and its pace, timeouts and latency. Only safe
+// modes: crashes come with fsync on every message.
+func OptionsFromSeed(seed uint64) Options {
+	r := sim.NewSeeds(seed).Stream("simcluster/options")
+	o := DefaultOptions(seed)
+	if r.IntN(4) == 0 {
+		o.Brokers = 5
+	}
+	o.Topics = 1 + r.IntN(2)
+	o.Partitions = 1 + r.Int32N(4)
+	if r.IntN(8) == 0 {
+		o.Acks = 1
+	}
+	o.Producers = 1 + r.IntN(3)
+	o.RecordsPerSecond = 10 + r.IntN(90)
+	o.BatchRecordsMax = 1 + r.IntN(20)
+	o.Faults = drawMix(r)
+	o.FlushEveryMessage = o.Faults.Crashes || r.IntN(2) == 0
+	o.FaultEvery = time.Duration(1000+r.IntN(3000)) * time.Millisecond
+	o.FaultMax = time.Duration(2000+r.IntN(6000)) * time.Millisecond
+	o.Safety = time.Duration(15+r.IntN(11)) * time.Second
+	o.ReplicaLagMaxMs = int64(2000 + r.IntN(8000))
+	o.SessionTimeoutMs = []int64{3000, 6000, 9000}[r.IntN(3)]
+	o.Latency = sim.Latency{Min: time.Duration(20+r.IntN(400)) * time.Microsecond}
+	o.Latency.Mean = o.Latency.Min * time.Duration(1+r.IntN(5))
+	o.Latency.Tail, o.Latency.TailPercent = 20*time.Millisecond, float64(r.IntN(3))
+	return o
+}
+
+// drawMix turns each safe fault kind on with even odds, at least one.
+func drawMix(r *rand.Rand) faults.Mix {
+	for {
+		m := faults.Mix{Partitions: r.IntN(2) == 0, Crashes: r.IntN(2) == 0, Stops: r.IntN(2) == 0,
+			Pauses: r.IntN(2) == 0, Clocks: r.IntN(2) == 0}
+		if m.Any() {
+			return m
+		}
+	}
+}
+
+// withDefaults fills zero fields from DefaultOptions and keeps a safe run
+// safe: power-loss crashes without FsyncLoss need every write fsynced.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions(o.Seed)
+	fill := func(v *int, dv int) {
+		if *v <= 0 {
+			*v = dv
+		}
+	}
+	fill(&o.Brokers, d.Brokers)
+	fill(&o.Topics, d.Topics)
+	fill(&o.RF, d.RF)
+	fill(&o.MinISR, d.MinISR)
+	fill(&o.Producers, d.Producers)
+	fill(&o.RecordsPerSecond, d.RecordsPerSecond)
+	fill(&o.BatchRecordsMax, d.BatchRecordsMax)
+	if o.Partitions <= 0 {
+		o.Partitions = d.Partitions
+	}
+	if o.Acks == 0 {
+		o.Acks = d.Acks
+	}
+	for _, x := range []struct{ v, dv *time.Duration }{{&o.FaultEvery, &d.FaultEvery}, {&o.FaultMax, &d.FaultMax}, {&o.Safety, &d.Safety}, {&o.Liveness, &d.Liveness}} {
+		if *x.v <= 0 {
+			*x.v = *x.dv
+		}
+	}
+	if o.ReplicaLagMaxMs <= 0 {
+		o.ReplicaLagMaxMs = d.ReplicaLagMaxMs
+	}
+	if o.SessionTimeoutMs <= 0 {
+		o.SessionTimeoutMs = d.SessionTimeoutMs
+	}
+	if o.Faults.Crashes && !o.FsyncLoss {
+		o.FlushEveryMessage = true
+	}
+	if o.FsyncLoss {
+		o.FlushEveryMessage = false
+	}
+	o.RF = min(o.RF, o.Brokers)
+	return o
+}
+
+// String is the options on one line, for reports and replays.
+func (o Options) String() string {
+	s := fmt.Sprintf("brokers=%d topics=%d partitions=%d rf=%d min_isr=%d acks=%d producers=%d rate=%d/s batch_max=%d flush_every_message=%t faults=%s fault_every=%s fault_max=%s safety=%s lag_max=%dms session=%dms latency=%s..%s",
+		o.Brokers, o.Topics, o.Partitions, o.RF, o.MinISR, o.Acks, o.Producers, o.RecordsPerSecond, o.BatchRecordsMax,
+		o.FlushEveryMessage, o.Faults, o.FaultEvery, o.FaultMax, o.Safety, o.ReplicaLagMaxMs, o.SessionTimeoutMs,
+		o.Latency.Min, o.Latency.Mean)
+	if o.Unclean {
+		s += " UNSAFE:unclean"
+	}
+	if o.FsyncLoss {
+		s += " UNSAFE:fsync-loss"
+	}
+	return s
+}
+
+// static is the brokers' static config for the options.
+func (o Options) static() []string {
+	st := []string{
+		fmt.Sprintf("default.replication.factor=%d", o.RF),
+		fmt.Sprintf("min.insync.replicas=%d", o.MinISR),
+		fmt.Sprintf("replica.lag.time.max.ms=%d", o.ReplicaLagMaxMs),
+		fmt.Sprintf("broker.session.timeout.ms=%d", o.SessionTimeoutMs),
+		fmt.Sprintf("broker.heartbeat.interval.ms=%d", max(o.SessionTimeoutMs/4, 100)),
+		fmt.Sprintf("unclean.leader.election.enable=%t", o.Unclean),
+	}
+	if o.FlushEveryMessage {
+		st = append(st, "log.flush.interval.messages=1")
+	}
+	return st
+}

@@ -1,0 +1,125 @@
+package simcluster
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// defaultSeeds is the sweep's size when GREGOR_CLUSTER_SEEDS is unset
+// (also under -short): about 15 s of CPU, split over the cores.
+const defaultSeeds = 20
+
+// sweepSeeds is how many seeds the sweep runs, from 1.
+func sweepSeeds(t *testing.T) int {
+	v := os.Getenv("GREGOR_CLUSTER_SEEDS")
+	if v == "" {
+		return defaultSeeds
+	}
+	n, err := strconv.Atoi(v)
+	require.NoError(t, err, "GREGOR_CLUSTER_SEEDS")
+	return n
+}
+
+// TestSweep runs swarm seeds (OptionsFromSeed: cluster size, layout,
+// load, a safe fault mix) and requires every one to pass: no invariant
+// broken, the cluster converged after the heal, every acknowledged write
+// read back. GREGOR_CLUSTER_SEEDS=N runs N seeds; a failure prints the
+// command that replays its seed.
+func TestSweep(t *testing.T) {
+	n := sweepSeeds(t)
+	results := make([]Result, n)
+	start := time.Now()
+	t.Run("seeds", func(t *testing.T) {
+		for i := range n {
+			seed := uint64(i + 1)
+			t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
+				t.Parallel()
+				r := Run(OptionsFromSeed(seed))
+				results[i] = r
+				if r.Verdict != Pass {
+					t.Errorf("%s\n  options: %s\n  faults:\n    %s\n  replay: GREGOR_CLUSTER_SEED=%d go test -tags invariants ./internal/simcluster -run TestSeed -v",
+						r.Summary(), r.Options, strings.Join(r.Faults, "\n    "), seed)
+				}
+			})
+		}
+	})
+	counts := map[Verdict]int{}
+	var acked, elections, events int
+	for _, r := range results {
+		counts[r.Verdict]++
+		acked += r.Outcomes.Acked
+		elections += r.Elections
+		events += int(r.Events)
+	}
+	t.Logf("sweep: %d seeds in %s: %d pass, %d correctness, %d liveness, %d crash; %d records acked, %d leader elections, %d events",
+		n, time.Since(start).Round(time.Millisecond), counts[Pass], counts[Correctness], counts[Liveness], counts[Crash], acked, elections, events)
+}
+
+// TestDeterminism runs a sample of the sweep's seeds twice: the same
+// trace hash and event count, so any failure replays exactly.
+func TestDeterminism(t *testing.T) {
+	for _, seed := range []uint64{3, 7, 12, 18} {
+		t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
+			t.Parallel()
+			a, b := Run(OptionsFromSeed(seed)), Run(OptionsFromSeed(seed))
+			require.Equal(t, a.TraceHash, b.TraceHash, "trace hash of seed %d", seed)
+			require.Equal(t, a.Events, b.Events, "events of seed %d", seed)
+			require.Equal(t, a.Summary(), b.Summary())
+			t.Logf("%s", a.Summary())
+		})
+	}
+}
+
+// TestSeed replays one seed with its details: GREGOR_CLUSTER_SEED=N
+// (GREGOR_CLUSTER_LOG=1 for the brokers' logs on stderr).
+func TestSeed(t *testing.T) {
+	v := os.Getenv("GREGOR_CLUSTER_SEED")
+	if v == "" {
+		t.Skip("GREGOR_CLUSTER_SEED is not set")
+	}
+	seed, err := strconv.ParseUint(v, 10, 64)
+	require.NoError(t, err)
+	o := OptionsFromSeed(seed)
+	if os.Getenv("GREGOR_CLUSTER_LOG") != "" {
+		o.Log = os.Stderr
+	}
+	r := Run(o)
+	t.Logf("options: %s\n%s", r.Options, r.Summary())
+	for _, f := range r.Faults {
+		t.Logf("fault %s", f)
+	}
+	for _, v := range r.Violations {
+		t.Logf("violation %s", v)
+	}
+	for _, l := range r.Losses {
+		t.Logf("loss %s", l)
+	}
+	require.Equal(t, Pass, r.Verdict, r.Problem)
+}
+
+// TestUnsafeModesRecordLosses runs the unsafe modes on a few seeds: a
+// loss may happen, but every acknowledged write missing at the end must
+// be one the monitors recorded as allowed (else the verdict is
+// correctness), and nothing else may break.
+func TestUnsafeModesRecordLosses(t *testing.T) {
+	for _, mode := range []string{"unclean", "fsync-loss"} {
+		for _, seed := range []uint64{1, 2} {
+			t.Run(fmt.Sprintf("%s/%d", mode, seed), func(t *testing.T) {
+				t.Parallel()
+				o := OptionsFromSeed(seed)
+				o.MinISR = 1
+				o.Faults.Crashes = true
+				o.Unclean, o.FsyncLoss = mode == "unclean", mode == "fsync-loss"
+				r := Run(o)
+				require.Equal(t, Pass, r.Verdict, "%s\n%s", r.Summary(), strings.Join(r.Faults, "\n"))
+				t.Logf("%s: lost %d, losses recorded %d, unclean %v", r.Summary(), r.Lost, len(r.Losses), r.Unclean)
+			})
+		}
+	}
+}
