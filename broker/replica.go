@@ -191,14 +191,15 @@ func (b *Broker) alterISR(p *partition, isr []int32) {
 }
 
 // sendAlterISR sends the pending ISR change. An answer that never came
-// (a timeout, a lost connection) leaves its fate unknown: the controller
-// may have committed it. So the change stays pending, and the high
-// watermark keeps counting its members, until an answer or the image
-// (reconcilePartition, a newer partition epoch) says what the ISR is; it
-// is sent again after a backoff meanwhile. Kafka's leader likewise stays
-// in its pending ISR state until it learns the outcome. Dropping it at
-// once let the HW pass a joining follower's log end while the controller
-// had already put that follower in the ISR (R3).
+// (a timeout, a lost connection), or NOT_CONTROLLER from a controller that
+// resigned with it in flight, leaves its fate unknown: the next controller
+// may commit it. So the change stays pending, and the high watermark keeps
+// counting its members, until an answer or the image (reconcilePartition,
+// a newer partition epoch) says what the ISR is; it is sent again after a
+// backoff meanwhile. Only INELIGIBLE_REPLICA (or OPERATION_NOT_ATTEMPTED)
+// says the change was not made, as in Kafka's Partition. Dropping the
+// change at once let the HW pass a joining follower's log end while the
+// controller had already put it in the ISR (R3, R7).
 func (b *Broker) sendAlterISR(p *partition, proposal uint64) {
 	req := b.alterPartitionRequest(p, p.isrPending)
 	epoch := p.leaderEpoch
@@ -211,7 +212,24 @@ func (b *Broker) sendAlterISR(p *partition, proposal uint64) {
 		}
 		r, _ := resp.(*kmsg.AlterPartitionResponse)
 		code := alterPartitionCode(r, err)
-		if code == -1 {
+		switch code {
+		case 0:
+		case kerr.IneligibleReplica.Code, kerr.OperationNotAttempted.Code:
+			// The controller says the partition epoch is current and the
+			// change was not made: back to the committed ISR.
+			b.log.Info("isr change refused", "topic", p.t.name, "partition", p.index, "code", code)
+			p.isrPending = nil
+			p.isrRetryMono = b.e.Clock().Mono() + isrRetryBackoff
+			b.maybeAdvanceHW(p)
+			return
+		default:
+			// No answer, a controller that resigned with the change in
+			// flight (the next one may commit it), or a newer leader or
+			// partition epoch than this leader knows (a change of the same
+			// epoch may be committed): stay pending until the image brings
+			// the partition's state (Kafka's handleAlterPartitionError),
+			// asking again meanwhile.
+			b.log.Info("isr change unsettled; asking again", "topic", p.t.name, "partition", p.index, "code", code, "err", err)
 			b.after(isrRetryBackoff.Milliseconds(), func() {
 				if current() {
 					b.sendAlterISR(p, proposal)
@@ -220,12 +238,6 @@ func (b *Broker) sendAlterISR(p *partition, proposal uint64) {
 			return
 		}
 		p.isrPending = nil
-		if code != 0 {
-			b.log.Info("isr change refused", "topic", p.t.name, "partition", p.index, "code", code, "err", err)
-			p.isrRetryMono = b.e.Clock().Mono() + isrRetryBackoff
-			b.maybeAdvanceHW(p)
-			return
-		}
 		rp := r.Topics[0].Partitions[0]
 		if rp.LeaderEpoch == p.leaderEpoch && rp.PartitionEpoch > p.partitionEpoch {
 			p.isr, p.partitionEpoch = slices.Clone(rp.ISR), rp.PartitionEpoch

@@ -70,7 +70,8 @@ type Allowances struct {
 	// with less than its high watermark, down to what it had flushed (R8);
 	// the monitor records such a restart as a loss of unflushed data on
 	// that replica, and an acknowledged write it covers may be lost (R6,
-	// R9) once enough replicas lost it (see ELR).
+	// R9), and truncated by followers of a leader that lost it (R8), once
+	// enough replicas lost it (see ELR).
 	FsyncLoss bool
 	// ELR says the cluster keeps eligible leader replicas (KIP-966): then
 	// committed data survives unless unflushed data was lost on at least
