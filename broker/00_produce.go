@@ -43,7 +43,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { regKey(0, 3, 13, (*Broker).serveProduce) }
+func init() { regKey(produceKey, 3, 13, (*Broker).serveProduce) }
 
 // produceResult is one partition's outcome.
 type produceResult struct {
@@ -54,6 +54,8 @@ type produceResult struct {
 	p             *partition
 	end           int64 // the offset after the appended batch
 }
+
+const produceKey = 0
 
 func (b *Broker) serveProduce(r *request) {
 	req := r.req.(*kmsg.ProduceRequest)

@@ -307,8 +307,8 @@ func (fp *fetchPurgatory) recheck() {
 			continue
 		}
 		w.woken = false
-		if _, n, failed := fp.b.readFetch(w.req); failed || n >= int(w.req.MinBytes) {
-			fp.finish(w)
+		if resp, n, failed := fp.b.readFetch(w.req); failed || n >= int(w.req.MinBytes) {
+			fp.answer(w, resp)
 		}
 	}
 }
@@ -331,10 +331,15 @@ func (fp *fetchPurgatory) finish(w *fetchWait) {
 	if w.done {
 		return
 	}
+	resp, _, _ := fp.b.readFetch(w.req)
+	fp.answer(w, resp)
+}
+
+// answer sends resp, read just now, to a waiting fetch.
+func (fp *fetchPurgatory) answer(w *fetchWait, resp *kmsg.FetchResponse) {
 	w.done = true
 	w.timer.Stop()
 	fp.remove(w)
-	resp, _, _ := fp.b.readFetch(w.req)
 	w.r.respond(resp)
 }
 

@@ -7,16 +7,25 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// conn is one client connection. Like Kafka's socket server, it serves one
-// request at a time and answers in order: requests that arrive while one
-// is being served wait in a bounded queue.
+// conn is one client connection. Like Kafka's socket server, it answers
+// in order and serves one request at a time, with one exception: a Produce
+// parked waiting for its acknowledgements (acks=all) lets the next Produce
+// on the connection be appended meanwhile. Kafka mutes the connection
+// until the answer is out, so a producer's pipelined requests each wait a
+// full replication round in turn; appending them while the first waits
+// lets one follower fetch carry them all, and the answers still go out in
+// request order, so what a client observes is one of Kafka's orders.
+// Requests that arrive while one is being served wait in a bounded queue.
 type conn struct {
-	b       *Broker
-	c       env.Conn
-	queue   []*request
-	busy    bool // a request is being served (its answer may be pending)
-	pumping bool
-	closed  bool
+	b     *Broker
+	c     env.Conn
+	queue []*request // received, not yet dispatched
+	// answering holds the dispatched requests whose answers are not sent
+	// yet, in request order; an answer leaves only from the front.
+	answering []*request
+	serving   *request // dispatched and holding the connection, or nil
+	pumping   bool
+	closed    bool
 }
 
 // request is one decoded request being served. The handler answers through
@@ -27,8 +36,9 @@ type request struct {
 	req  kmsg.Request
 	// raw is a pre-encoded answer for requests answered before dispatch
 	// (ApiVersions at a version we do not serve).
-	raw  []byte
-	done bool
+	raw   []byte
+	frame []byte // the encoded answer, waiting for earlier ones
+	done  bool
 }
 
 func (b *Broker) accept(c env.Conn) env.Handler {
@@ -49,7 +59,7 @@ func (c *conn) Opened(ec env.Conn) {
 
 func (c *conn) Closed(ec env.Conn, err error) {
 	c.closed = true
-	c.queue = nil
+	c.queue, c.answering = nil, nil
 	b := c.b
 	if _, ok := b.conns[ec.ID()]; !ok {
 		return
@@ -71,7 +81,7 @@ func (c *conn) Received(ec env.Conn, frame []byte) {
 	if c.closed {
 		return
 	}
-	if len(c.queue) >= c.b.cfg.InFlightRequestsPerConnMax {
+	if len(c.queue)+len(c.answering) >= c.b.cfg.InFlightRequestsPerConnMax {
 		c.abort("too many requests in flight", nil, RequestHeader{})
 		return
 	}
@@ -93,33 +103,50 @@ func (c *conn) Received(ec env.Conn, frame []byte) {
 func (c *conn) abort(reason string, err error, h RequestHeader) {
 	c.b.log.Warn("closing connection: "+reason, "remote", c.c.RemoteAddr(), "key", h.Key, "version", h.Version, "correlation", h.CorrelationID, "err", err)
 	c.closed = true
-	c.queue = nil
+	c.queue, c.answering = nil, nil
 	c.c.Close()
 }
 
-// pump serves queued requests while none is outstanding. Handlers that
-// answer at once re-enter through respond; the pumping flag turns that
-// recursion into this loop.
+// pump serves queued requests while none holds the connection. Handlers
+// that answer at once re-enter through respond; the pumping flag turns
+// that recursion into this loop.
 func (c *conn) pump() {
 	if c.pumping {
 		return
 	}
 	c.pumping = true
 	defer func() { c.pumping = false }()
-	for !c.busy && !c.closed && len(c.queue) > 0 {
+	for c.serving == nil && !c.closed && len(c.queue) > 0 {
 		r := c.queue[0]
+		if len(c.answering) > 0 && !pipelined(r) {
+			return // it waits for the parked produces ahead of it
+		}
 		c.queue = c.queue[1:]
-		c.busy = true
+		c.answering = append(c.answering, r)
 		if r.raw != nil {
-			c.send(r.raw)
-			c.busy = false
+			r.frame, r.done = r.raw, true
+			c.flushAnswers()
 			continue
 		}
+		c.serving = r
 		c.b.dispatch(r)
 	}
 }
 
-// respond answers r and lets the connection serve its next request.
+// pipelined: r may be served while produces parked ahead of it wait.
+func pipelined(r *request) bool { return r.raw == nil && r.h.Key == produceKey }
+
+// parked releases the connection while r waits (a produce waiting for its
+// acknowledgements): the next produce may be served meanwhile.
+func (r *request) parked() {
+	c := r.conn
+	if c.serving == r {
+		c.serving = nil
+		c.pump()
+	}
+}
+
+// respond sends the answer, after those of the requests before it.
 func (r *request) respond(resp kmsg.Response) {
 	if r.done {
 		panic("broker: request answered twice")
@@ -129,18 +156,35 @@ func (r *request) respond(resp kmsg.Response) {
 	if c.closed {
 		return
 	}
-	c.send(AppendResponse(nil, r.h, resp))
-	c.busy = false
-	c.pump()
+	r.frame = AppendResponse(nil, r.h, resp)
+	c.finished(r)
 }
 
 // noResponse finishes a request that gets no answer (produce with acks=0).
 func (r *request) noResponse() {
 	r.done = true
-	c := r.conn
-	c.busy = false
-	if !c.closed {
-		c.pump()
+	if !r.conn.closed {
+		r.conn.finished(r)
+	}
+}
+
+func (c *conn) finished(r *request) {
+	if c.serving == r {
+		c.serving = nil
+	}
+	c.flushAnswers()
+	c.pump()
+}
+
+// flushAnswers sends the answers that are ready at the front.
+func (c *conn) flushAnswers() {
+	for len(c.answering) > 0 && c.answering[0].done && !c.closed {
+		r := c.answering[0]
+		c.answering[0] = nil
+		c.answering = c.answering[1:]
+		if r.frame != nil {
+			c.send(r.frame)
+		}
 	}
 }
 

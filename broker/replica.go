@@ -357,6 +357,7 @@ func (b *Broker) waitAcks(r *request, resp *kmsg.ProduceResponse, waits []*ackWa
 	for _, w := range waits {
 		b.checkAcks(w.p)
 	}
+	r.parked()
 }
 
 // checkAcks completes the waits on p that are now satisfied. A write
