@@ -210,3 +210,63 @@ func TestMinInsyncReplicas(t *testing.T) {
 	require.Zero(t, res.ErrorCode)
 	require.Equal(t, int64(2), r.fetch(12, "t", 0, 0, 0, 0).HighWatermark, "only the acks=1 batch was appended")
 }
+
+// TestProducesPipelineAnswersInOrder: a produce parked for its fsync
+// (flush.messages=1) lets the next produce on the connection append
+// meanwhile, so two produces to two partitions cost one fsync wait, not
+// two; the answers still leave in request order, and a request of another
+// kind waits for the parked produces ahead of it.
+func TestProducesPipelineAnswersInOrder(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 2, map[string]string{"flush.messages": "1"})
+	const syncLatency = 100 * time.Millisecond
+	d := r.broker.Disk()
+	o := d.Options()
+	o.SyncLatency = sim.Latency{Min: syncLatency, Mean: syncLatency}
+	d.SetOptions(o)
+
+	produce := func(partition int32) *kmsg.ProduceRequest {
+		req := kmsg.NewPtrProduceRequest()
+		req.SetVersion(9)
+		req.Acks, req.TimeoutMillis = -1, 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "t"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition, rp.Records = partition, batchOf(t, 3, plain())
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return req
+	}
+	c := r.client
+	began := r.s.Now()
+	a, b := produce(0), produce(1)
+	corrA, corrB := r.send(c, a), r.send(c, b)
+	md := kmsg.NewPtrMetadataRequest()
+	md.SetVersion(9)
+	corrM := r.send(c, md)
+
+	var order []int32
+	arrived := map[int32]sim.Time{}
+	require.NoError(t, r.s.RunWhile(func() bool {
+		for _, corr := range []int32{corrA, corrB, corrM} {
+			if _, ok := c.responses[corr]; ok && arrived[corr] == 0 {
+				arrived[corr] = r.s.Now()
+				order = append(order, corr)
+			}
+		}
+		return len(order) < 3 && r.s.Now() < began+sim.Time(5*time.Second)
+	}))
+	require.Equal(t, []int32{corrA, corrB, corrM}, order, "answers in request order")
+	for _, corr := range []int32{corrA, corrB} {
+		req := a
+		if corr == corrB {
+			req = b
+		}
+		resp := r.await(c, req, corr, 0).(*kmsg.ProduceResponse)
+		require.Zero(t, resp.Topics[0].Partitions[0].ErrorCode)
+	}
+	// Served one after the other, the second would wait its own fsyncs
+	// after the first's answer.
+	require.Less(t, time.Duration(arrived[corrB]-arrived[corrA]), syncLatency/2,
+		"the second produce appended while the first waited for its fsync")
+}
