@@ -147,6 +147,18 @@ var (
 // that the header is complete, that the length is sane and that the whole
 // batch is present, and the magic; it does not check the CRC.
 func ParseHeader(b []byte) (Header, error) {
+	h, err := ParseHeaderOnly(b)
+	if err == nil && h.Size() > len(b) {
+		return h, fmt.Errorf("%w: %d of %d bytes", ErrShort, len(b), h.Size())
+	}
+	return h, err
+}
+
+// ParseHeaderOnly is ParseHeader for a buffer that may hold only the
+// header (storage reads headers alone): the rest of the batch is not
+// required. It allocates nothing on success, which matters on the log
+// scans of every read.
+func ParseHeaderOnly(b []byte) (Header, error) {
 	if len(b) < HeaderBytes {
 		return Header{}, fmt.Errorf("%w: %d of %d header bytes", ErrShort, len(b), HeaderBytes)
 	}
@@ -170,9 +182,6 @@ func ParseHeader(b []byte) (Header, error) {
 	}
 	if h.Magic != 2 {
 		return h, fmt.Errorf("%w: %d", ErrBadMagic, h.Magic)
-	}
-	if h.Size() > len(b) {
-		return h, fmt.Errorf("%w: %d of %d bytes", ErrShort, len(b), h.Size())
 	}
 	return h, nil
 }

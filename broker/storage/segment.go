@@ -190,14 +190,9 @@ func readHeader(f env.File, pos, end int64, buf []byte, batchBytesMax int32) (re
 	return h, nil
 }
 
-// parseHeader decodes a header from b, which may hold only the header:
-// records.ParseHeader reports a batch that runs past b as short, which here
-// is expected.
+// parseHeader decodes a header from b, which may hold only the header.
 func parseHeader(b []byte) (records.Header, error) {
-	h, err := records.ParseHeader(b)
-	if err != nil && errors.Is(err, records.ErrShort) && len(b) >= records.HeaderBytes {
-		err = nil
-	}
+	h, err := records.ParseHeaderOnly(b)
 	if err == nil && h.LastOffsetDelta < 0 {
 		err = fmt.Errorf("negative last offset delta %d", h.LastOffsetDelta)
 	}
