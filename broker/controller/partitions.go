@@ -88,7 +88,9 @@ func isrMembers(version int16, rp kmsg.AlterPartitionRequestTopicPartition) []me
 
 // electLeaders runs preferred (type 0, the only one before v1) or
 // unclean elections (meta.ElectLeader). With no topics it elects for
-// every partition and, as Kafka, leaves out those that needed none.
+// every partition and, as Kafka, leaves out those that needed none (but
+// not their topics: every topic has an entry, perhaps with no
+// partitions).
 func (c *Controller) electLeaders(req kmsg.Request, respond func(kmsg.Response)) *op {
 	r := req.(*kmsg.ElectLeadersRequest)
 	typ := meta.ElectPreferred
@@ -118,9 +120,7 @@ func (c *Controller) electLeaders(req kmsg.Request, respond func(kmsg.Response))
 				}
 				st.Partitions = append(st.Partitions, sp)
 			}
-			if !all || len(st.Partitions) > 0 {
-				resp.Topics = append(resp.Topics, st)
-			}
+			resp.Topics = append(resp.Topics, st)
 		}
 		return func(int64) { respond(resp) }
 	}

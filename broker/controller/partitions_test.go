@@ -123,6 +123,14 @@ func TestReassignmentAndElections(t *testing.T) {
 	}
 	require.Equal(t, kerr.ElectionNotNeeded.Code, elect(0, 0).ErrorCode)
 	require.Equal(t, kerr.UnknownTopicOrPartition.Code, elect(0, 7).ErrorCode)
+	// Null topics: every partition; as in Kafka, each topic is answered,
+	// without the partitions that needed no election.
+	all := kmsg.NewPtrElectLeadersRequest()
+	all.SetVersion(all.MaxVersion())
+	allResp := c.doActive(all).(*kmsg.ElectLeadersResponse)
+	require.Len(t, allResp.Topics, 1)
+	require.Equal(t, "t", allResp.Topics[0].Topic)
+	require.Empty(t, allResp.Topics[0].Partitions)
 
 	// 13 goes silent: fenced, leadership moves to 12; back, it rejoins
 	// the ISR, and a preferred election gives it back its leadership.
