@@ -2,6 +2,7 @@ package simcluster
 
 import (
 	"fmt"
+	"github.com/gregor-dst/gregor/checker/history"
 	"slices"
 	"time"
 
@@ -212,6 +213,8 @@ type reader struct {
 	out    map[partKey][]kclient.Record
 	done   bool
 	err    error
+	// record puts each fetch into the queue history as a final poll.
+	record func(partKey) func(kclient.FetchResult)
 }
 
 // emptyFetchesMax bounds fetches that make no progress before giving up.
@@ -225,7 +228,12 @@ func (c *Cluster) ReadAll(client string, limit time.Duration) (map[partKey][]kcl
 	if n == nil || im == nil {
 		return nil, fmt.Errorf("no client %q or no metadata", client)
 	}
-	r := &reader{out: map[partKey][]kclient.Record{}}
+	r := &reader{out: map[partKey][]kclient.Record{}, record: func(k partKey) func(kclient.FetchResult) {
+		if done, ok := c.rec.Poll(client, history.Key{Topic: k.topic, Partition: k.part}, true); ok {
+			return done
+		}
+		return func(kclient.FetchResult) {}
+	}}
 	for _, t := range im.SortedTopics() {
 		for _, p := range t.Partitions {
 			r.parts = append(r.parts, partKey{t.Name, p.Index})
@@ -251,7 +259,9 @@ func (r *reader) next() {
 		return
 	}
 	k := r.parts[r.i]
+	record := r.record(k)
 	r.cl.Fetch(k.topic, k.part, r.offset, func(res kclient.FetchResult) {
+		record(res)
 		if res.Err != nil {
 			r.err, r.done = fmt.Errorf("fetching %s-%d at %d: %w", k.topic, k.part, r.offset, res.Err), true
 			return

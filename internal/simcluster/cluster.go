@@ -3,6 +3,7 @@ package simcluster
 import (
 	"errors"
 	"fmt"
+	"github.com/gregor-dst/gregor/workloads/queue"
 	"io"
 	"log/slog"
 	"runtime/debug"
@@ -65,6 +66,9 @@ type Cluster struct {
 	clients []*sim.Node
 	obs     *observer
 	wl      *workload
+	// rec records the queue workload's history (sends of numeric values,
+	// consumer polls, final reads) for the Jepsen analysis and Porcupine.
+	rec *queue.Recorder
 	// failed is the panic or broken bound that stopped the run: the
 	// crash verdict.
 	failed error
@@ -107,6 +111,7 @@ func NewCluster(cfg Config) (*Cluster, error) {
 	c := &Cluster{cfg: cfg, static: static, s: s}
 	c.obs = newObserver(c)
 	c.wl = newWorkload(c)
+	c.rec = queue.NewRecorder(func() int64 { return int64(c.s.Now()) })
 	if err := c.addBrokers(); err != nil {
 		return nil, err
 	}

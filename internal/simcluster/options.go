@@ -30,6 +30,10 @@ type Options struct {
 	Producers        int
 	RecordsPerSecond int
 	BatchRecordsMax  int
+	// Consumers clients poll the partitions in assign mode, one fetch
+	// about every PollEvery, round-robin, each from where it last read.
+	Consumers int
+	PollEvery time.Duration
 	// FlushEveryMessage sets log.flush.interval.messages=1: a write is
 	// fsynced before it is acknowledged, so power loss loses nothing
 	// acknowledged. Crashes in a safe run need it (Run turns it on).
@@ -69,6 +73,7 @@ func DefaultOptions(seed uint64) Options {
 	return Options{
 		Seed: seed, Brokers: 3, Topics: 1, Partitions: 3, RF: 3, MinISR: 2, Acks: -1,
 		Producers: 2, RecordsPerSecond: 50, BatchRecordsMax: 10, FlushEveryMessage: true,
+		Consumers: 1, PollEvery: 50 * time.Millisecond,
 		Faults:     faults.Mix{Partitions: true, Crashes: true, Stops: true, Pauses: true, Clocks: true},
 		FaultEvery: 2 * time.Second, FaultMax: 5 * time.Second,
 		Safety: 20 * time.Second, Liveness: 90 * time.Second,
@@ -103,6 +108,9 @@ func OptionsFromSeed(seed uint64) Options {
 	o.Latency = sim.Latency{Min: time.Duration(20+r.IntN(400)) * time.Microsecond}
 	o.Latency.Mean = o.Latency.Min * time.Duration(1+r.IntN(5))
 	o.Latency.Tail, o.Latency.TailPercent = 20*time.Millisecond, float64(r.IntN(3))
+	// Drawn last, so the draws above keep their values for every seed.
+	o.Consumers = 1 + r.IntN(2)
+	o.PollEvery = time.Duration(10+r.IntN(90)) * time.Millisecond
 	return o
 }
 
@@ -133,6 +141,10 @@ func (o Options) withDefaults() Options {
 	fill(&o.Producers, d.Producers)
 	fill(&o.RecordsPerSecond, d.RecordsPerSecond)
 	fill(&o.BatchRecordsMax, d.BatchRecordsMax)
+	fill(&o.Consumers, d.Consumers)
+	if o.PollEvery <= 0 {
+		o.PollEvery = d.PollEvery
+	}
 	if o.Partitions <= 0 {
 		o.Partitions = d.Partitions
 	}
@@ -162,8 +174,8 @@ func (o Options) withDefaults() Options {
 
 // String is the options on one line, for reports and replays.
 func (o Options) String() string {
-	s := fmt.Sprintf("brokers=%d topics=%d partitions=%d rf=%d min_isr=%d acks=%d producers=%d rate=%d/s batch_max=%d flush_every_message=%t faults=%s fault_every=%s fault_max=%s safety=%s lag_max=%dms session=%dms latency=%s..%s",
-		o.Brokers, o.Topics, o.Partitions, o.RF, o.MinISR, o.Acks, o.Producers, o.RecordsPerSecond, o.BatchRecordsMax,
+	s := fmt.Sprintf("brokers=%d topics=%d partitions=%d rf=%d min_isr=%d acks=%d producers=%d rate=%d/s batch_max=%d consumers=%d poll_every=%s flush_every_message=%t faults=%s fault_every=%s fault_max=%s safety=%s lag_max=%dms session=%dms latency=%s..%s",
+		o.Brokers, o.Topics, o.Partitions, o.RF, o.MinISR, o.Acks, o.Producers, o.RecordsPerSecond, o.BatchRecordsMax, o.Consumers, o.PollEvery,
 		o.FlushEveryMessage, o.Faults, o.FaultEvery, o.FaultMax, o.Safety, o.ReplicaLagMaxMs, o.SessionTimeoutMs,
 		o.Latency.Min, o.Latency.Mean)
 	if o.Unclean {

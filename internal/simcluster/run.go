@@ -3,7 +3,12 @@ package simcluster
 import (
 	"errors"
 	"fmt"
+	"github.com/anishathalye/porcupine"
+	"github.com/gregor-dst/gregor/checker/history"
+	"github.com/gregor-dst/gregor/checker/queue"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +55,24 @@ type Result struct {
 	// epochs and partition epochs the run reached: how much the faults
 	// moved leaderships and ISRs.
 	Elections, ISRChanges int
+	// History is the queue workload's history; Anomalies what the Jepsen
+	// analysis found in it (those allowed in an unsafe mode included,
+	// marked Allowed); Linearizable Porcupine's verdict over every
+	// partition ("ok", "illegal: …" or "unknown: …").
+	History      []history.Op
+	Anomalies    []queue.Anomaly
+	Linearizable string
+}
+
+// Ops counts the history's calls (invocations).
+func (r Result) Ops() int {
+	n := 0
+	for _, op := range r.History {
+		if op.Type == history.Invoke {
+			n++
+		}
+	}
+	return n
 }
 
 // Summary is the result on one line (and the problem on the next).
@@ -80,6 +103,10 @@ type runner struct {
 	faults []string
 	r      *rand.Rand
 	stopAt sim.Time
+	// value is the last value sent: values are unique in the run.
+	value        int64
+	anomalies    []queue.Anomaly
+	linearizable string
 }
 
 // Run runs the cluster under the options' faults and checks it: the
@@ -118,6 +145,8 @@ func Run(o Options) Result {
 		}
 	}
 	res.Faults = rn.faults
+	res.History = c.History()
+	res.Anomalies, res.Linearizable = rn.anomalies, rn.linearizable
 	return res
 }
 
@@ -152,7 +181,67 @@ func (rn *runner) run() (Verdict, string) {
 		return rn.verdict(Liveness, err.Error())
 	}
 	rn.c.lost = rn.c.checkReadBack(logs)
+	if p := rn.checkHistory(); p != "" {
+		return Correctness, p
+	}
 	return rn.verdict(Pass, "")
+}
+
+// linearizableTimeout bounds Porcupine's search per partition; a search
+// cut short is "unknown", never a failure. Under faults, sends stay open
+// for seconds while polls come and go, and the search space explodes: the
+// Jepsen analysis (which is linear) is the run's main check, Porcupine a
+// second opinion where it finishes.
+const linearizableTimeout = time.Second
+
+// checkHistory runs the Jepsen queue analysis and the Porcupine model over
+// the history; it returns the first failure. In the unsafe modes every
+// kind is allowed (reported, not failing): losses there are expected, and
+// the replication monitors judge whether each one is explained.
+func (rn *runner) checkHistory() string {
+	ops := rn.c.History()
+	var opts queue.Options
+	switch {
+	case rn.c.cfg.LossesAllowed:
+		opts.Allowed = queue.Kinds()
+	case rn.o.Acks != -1:
+		// A producer without idempotence retries into duplicates and
+		// reorderings, as Kafka documents; its acknowledged sends are
+		// recorded as info (not durable), so losses are not in question.
+		opts.Allowed = append(queue.DefaultAllowed(), queue.Duplicate, queue.NonmonotonicSend, queue.IntNonmonotonicSend, queue.IntSendSkip)
+	}
+	res, err := queue.Analyze(ops, opts)
+	if err != nil {
+		return fmt.Sprintf("history: %v", err)
+	}
+	rn.anomalies = res.Anomalies
+	keys, err := queue.CheckLinearizable(ops, linearizableTimeout)
+	if err != nil {
+		return fmt.Sprintf("history: %v", err)
+	}
+	rn.linearizable = "ok"
+	for _, k := range keys {
+		switch k.Result {
+		case porcupine.Illegal:
+			rn.linearizable = fmt.Sprintf("illegal: %s", k.Key)
+		case porcupine.Unknown:
+			if rn.linearizable == "ok" {
+				rn.linearizable = fmt.Sprintf("unknown: %s (search cut at %s)", k.Key, linearizableTimeout)
+			}
+		}
+		if k.Result == porcupine.Illegal {
+			break
+		}
+	}
+	for _, a := range res.Anomalies {
+		if !a.Allowed {
+			return fmt.Sprintf("%s on %s: %s", a.Kind, a.Key, a.Explanation)
+		}
+	}
+	if strings.HasPrefix(rn.linearizable, "illegal") && !rn.c.cfg.LossesAllowed {
+		return "porcupine: " + rn.linearizable
+	}
+	return ""
 }
 
 // verdict ranks what happened: a crash, then violations, then the
@@ -195,6 +284,11 @@ func (rn *runner) setup() string {
 	if _, err := c.AddClient("reader", pc); err != nil {
 		return err.Error()
 	}
+	for i := range o.Consumers {
+		if _, err := c.AddClient(fmt.Sprintf("c%d", i), pc); err != nil {
+			return err.Error()
+		}
+	}
 	if ok, err := c.RunWhile(readyLimit, 10*time.Millisecond, func() bool { return !c.allServing() }); err != nil || !ok {
 		return fmt.Sprintf("brokers not serving %s after start (%v)", readyLimit, err)
 	}
@@ -226,6 +320,9 @@ func (rn *runner) safety() {
 	for i := range o.Producers {
 		rn.produceLoop(fmt.Sprintf("p%d", i), start)
 	}
+	for i := range o.Consumers {
+		rn.pollLoop(fmt.Sprintf("c%d", i), start)
+	}
 	sched := faults.Generate(c.s.Seeds().Stream("simcluster/faults"), faults.GenOptions{
 		Nodes: o.Brokers, Window: o.Safety, Every: o.FaultEvery, LongestMax: o.FaultMax, Mix: o.Faults,
 	})
@@ -245,8 +342,44 @@ func (rn *runner) produceLoop(client string, start sim.Time) {
 		parts := len(rn.topics) * int(rn.o.Partitions)
 		k := n % parts
 		topic, part := rn.topics[k/int(rn.o.Partitions)], int32(k%int(rn.o.Partitions))
-		rn.c.Produce(client, topic, part, fmt.Sprintf("%s-%d", client, n), nil)
+		rn.value++
+		rn.c.Produce(client, topic, part, strconv.FormatInt(rn.value, 10), nil)
 		n++
+		jitter := time.Duration(rn.r.Int64N(int64(every)))
+		rn.c.s.At(rn.c.s.Now()+sim.Time(every/2+jitter), tick)
+	}
+	rn.c.s.At(start+sim.Time(rn.r.Int64N(int64(every))), tick)
+}
+
+// pollLoop has a consumer fetch one partition about every PollEvery,
+// round-robin, from where it last read (assign mode), until the safety
+// phase ends. A fetch that fails leaves the position; one out of range
+// moves it to the log start (the Jepsen analysis sees the skip).
+func (rn *runner) pollLoop(client string, start sim.Time) {
+	every := rn.o.PollEvery
+	positions := map[partKey]int64{}
+	n, inFlight := 0, false
+	var tick func()
+	tick = func() {
+		if rn.c.s.Now() >= rn.stopAt {
+			return
+		}
+		if !inFlight {
+			parts := len(rn.topics) * int(rn.o.Partitions)
+			k := n % parts
+			key := partKey{rn.topics[k/int(rn.o.Partitions)], int32(k % int(rn.o.Partitions))}
+			n++
+			inFlight = true
+			rn.c.Poll(client, key.topic, key.part, positions[key], false, func(r kclient.FetchResult) {
+				inFlight = false
+				switch {
+				case r.Err == nil && len(r.Records) > 0:
+					positions[key] = r.Records[len(r.Records)-1].Offset + 1
+				case errors.Is(r.Err, kerr.OffsetOutOfRange) && r.LogStartOffset >= 0:
+					positions[key] = r.LogStartOffset
+				}
+			})
+		}
 		jitter := time.Duration(rn.r.Int64N(int64(every)))
 		rn.c.s.At(rn.c.s.Now()+sim.Time(every/2+jitter), tick)
 	}

@@ -2,6 +2,8 @@ package simcluster
 
 import (
 	"fmt"
+	"github.com/gregor-dst/gregor/checker/history"
+	"github.com/gregor-dst/gregor/workloads/queue"
 	"strconv"
 	"time"
 
@@ -83,14 +85,58 @@ func (c *Cluster) Produce(client, topic string, part int32, value string, done f
 			c.wl.idempotent[value] = true
 		}
 		at := c.s.Now()
+		record := c.recordSend(client, topic, part, value)
 		cl.Produce(topic, part, nil, []byte(value), func(r kclient.ProduceResult) {
 			c.wl.outcome(client, value, at, r)
+			record(r)
 			if done != nil {
 				done(r)
 			}
 		})
 	})
 }
+
+// recordSend puts a send of a numeric value into the queue history (other
+// values, a scenario's names, are not the queue workload's).
+func (c *Cluster) recordSend(client, topic string, part int32, value string) func(kclient.ProduceResult) {
+	v, ok := queue.DecodeValue([]byte(value))
+	if !ok {
+		return func(kclient.ProduceResult) {}
+	}
+	done, ok := c.rec.Send(client, history.Key{Topic: topic, Partition: part}, v, c.wl.acks[client] == -1)
+	if !ok {
+		return func(kclient.ProduceResult) {}
+	}
+	return done
+}
+
+// Poll has client fetch a partition from offset (assign mode) and records
+// the poll in the queue history; done gets the result.
+func (c *Cluster) Poll(client, topic string, part int32, offset int64, final bool, done func(kclient.FetchResult)) {
+	n := c.s.Node(client)
+	if n == nil {
+		return
+	}
+	c.s.Call(n, func(p env.Process) {
+		cl := p.(*kclient.Process).Client
+		if cl == nil {
+			return
+		}
+		record, ok := c.rec.Poll(client, history.Key{Topic: topic, Partition: part}, final)
+		if !ok {
+			return
+		}
+		cl.Fetch(topic, part, offset, func(r kclient.FetchResult) {
+			record(r)
+			if done != nil {
+				done(r)
+			}
+		})
+	})
+}
+
+// History is the queue workload's history so far.
+func (c *Cluster) History() []history.Op { return c.rec.Ops() }
 
 func (w *workload) outcome(client, value string, at sim.Time, r kclient.ProduceResult) {
 	switch r.Outcome {
