@@ -2,8 +2,10 @@ package faults
 
 import (
 	"cmp"
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -211,4 +213,30 @@ func (g *generator) clock(at, end time.Duration) bool {
 	g.add(f)
 	g.add(Fault{At: end, Kind: ClockReset, Nodes: []int{node}})
 	return true
+}
+
+// ParseMix reads a mix as String writes it: kinds joined by "+", or
+// "none".
+func ParseMix(s string) (Mix, error) {
+	var m Mix
+	if s == "none" {
+		return m, nil
+	}
+	for _, k := range strings.Split(s, "+") {
+		switch k {
+		case "partitions":
+			m.Partitions = true
+		case "crashes":
+			m.Crashes = true
+		case "stops":
+			m.Stops = true
+		case "pauses":
+			m.Pauses = true
+		case "clocks":
+			m.Clocks = true
+		default:
+			return Mix{}, fmt.Errorf("unknown fault kind %q (partitions, crashes, stops, pauses, clocks, or none)", k)
+		}
+	}
+	return m, nil
 }

@@ -43,6 +43,9 @@ type Options struct {
 	Faults     faults.Mix
 	FaultEvery time.Duration
 	FaultMax   time.Duration
+	// Schedule, when set, is played instead of one drawn from the seed
+	// and the mix (a replayed or shrunk scenario).
+	Schedule *faults.Schedule
 	// Safety is the phase with faults and producers; Liveness bounds the
 	// phase after it, faults healed, in which the cluster must converge.
 	Safety   time.Duration

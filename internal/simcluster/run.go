@@ -62,6 +62,25 @@ type Result struct {
 	History      []history.Op
 	Anomalies    []queue.Anomaly
 	Linearizable string
+	// Schedule is the fault schedule the run played (drawn or given).
+	Schedule faults.Schedule
+}
+
+// Check names what failed, so a shrunk run can be held to the same
+// failure: the verdict and the first violated invariant or anomaly kind.
+func (r Result) Check() string {
+	switch {
+	case r.Verdict != Correctness:
+		return string(r.Verdict)
+	case len(r.Violations) > 0:
+		return "correctness:" + r.Violations[0].Invariant
+	}
+	for _, a := range r.Anomalies {
+		if !a.Allowed {
+			return "correctness:" + string(a.Kind)
+		}
+	}
+	return "correctness:" + strings.SplitN(r.Problem, ":", 2)[0]
 }
 
 // Ops counts the history's calls (invocations).
@@ -105,6 +124,7 @@ type runner struct {
 	stopAt sim.Time
 	// value is the last value sent: values are unique in the run.
 	value        int64
+	schedule     faults.Schedule
 	anomalies    []queue.Anomaly
 	linearizable string
 }
@@ -147,6 +167,7 @@ func Run(o Options) Result {
 	res.Faults = rn.faults
 	res.History = c.History()
 	res.Anomalies, res.Linearizable = rn.anomalies, rn.linearizable
+	res.Schedule = rn.schedule
 	return res
 }
 
@@ -326,6 +347,10 @@ func (rn *runner) safety() {
 	sched := faults.Generate(c.s.Seeds().Stream("simcluster/faults"), faults.GenOptions{
 		Nodes: o.Brokers, Window: o.Safety, Every: o.FaultEvery, LongestMax: o.FaultMax, Mix: o.Faults,
 	})
+	if o.Schedule != nil {
+		sched = *o.Schedule
+	}
+	rn.schedule = sched
 	sched.Install(c.Target(rn.note), start)
 }
 

@@ -3,6 +3,7 @@ package simcluster
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,5 +126,25 @@ func TestUnsafeModesRecordLosses(t *testing.T) {
 			t.Logf("%s: %d acknowledged records lost, %d losses recorded (first: %s), unclean elections %v",
 				r.Summary(), r.Lost, len(r.Losses), r.Losses[0], r.Unclean)
 		})
+	}
+}
+
+// TestScenarioReplaysTheSeed: a seed's run written as a scenario file
+// (options and the schedule it played) and read back runs the same: same
+// verdict, same trace hash.
+func TestScenarioReplaysTheSeed(t *testing.T) {
+	for _, seed := range []uint64{3, 11} {
+		o := OptionsFromSeed(seed)
+		o.Safety = 8 * time.Second
+		first := Run(o)
+		path := filepath.Join(t.TempDir(), "s.yaml")
+		require.NoError(t, WriteScenario(path, ScenarioOf(o, &first.Schedule)))
+		sc, err := LoadScenario(path)
+		require.NoError(t, err)
+		again, err := sc.Options()
+		require.NoError(t, err)
+		second := Run(again)
+		require.Equal(t, first.Verdict, second.Verdict, "seed %d", seed)
+		require.Equal(t, first.TraceHash, second.TraceHash, "seed %d: %s\nvs\n%s", seed, first.Options, second.Options)
 	}
 }
