@@ -230,6 +230,9 @@ func (b *Broker) appendFromLeader(p *partition, data []byte) error {
 // truncateToLeader cuts this replica's log where it diverges from the
 // leader's (KIP-279): at the end of the largest epoch both share.
 func (b *Broker) truncateToLeader(p *partition, epoch int32, leaderEnd int64) {
+	if b.cfg.plant == bugSkipTruncation {
+		return
+	}
 	target := min(leaderEnd, p.log.EndOffset())
 	if e, end := p.log.EndOffsetForEpoch(epoch); e >= 0 {
 		target = min(target, end)

@@ -1,9 +1,11 @@
 package broker
 
+import "fmt"
+
 // plantedBug is a bug a test plants on purpose, to show that the
 // simulation's monitors catch it (broker/planted_test.go). It is set only
-// through export_test.go, so no build outside the broker's own tests can
-// turn one on; the zero value, noBug, is the broker as it is.
+// through export_test.go or, in a build with the planted tag,
+// plant_planted.go, so no normal build can turn one on; the zero value, noBug, is the broker as it is.
 type plantedBug uint8
 
 const (
@@ -14,7 +16,26 @@ const (
 	// bugIgnoreMinISR appends and acknowledges acks=all writes whatever
 	// the ISR's size (no NOT_ENOUGH_REPLICAS, before or after the append).
 	bugIgnoreMinISR
+	// bugSkipTruncation: a follower told its log diverges from the
+	// leader's keeps its divergent tail (no KIP-101/279 truncation).
+	bugSkipTruncation
 )
+
+// plantBug is what PlantBug (tests, or a build with the planted tag)
+// sets.
+func plantBug(cfg *Config, name string) error {
+	switch name {
+	case "ack-before-isr":
+		cfg.plant = bugAckBeforeISR
+	case "ignore-min-isr":
+		cfg.plant = bugIgnoreMinISR
+	case "skip-truncation":
+		cfg.plant = bugSkipTruncation
+	default:
+		return fmt.Errorf("no planted bug %q (ack-before-isr, ignore-min-isr, skip-truncation)", name)
+	}
+	return nil
+}
 
 // acksAllDone reports whether an acks=all write ending at end may be
 // answered: the high watermark passed it (planted: the leader has it).

@@ -1,22 +1,26 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/gregor-dst/gregor/sim/toy"
+	"github.com/gregor-dst/gregor/broker"
+	"github.com/gregor-dst/gregor/internal/simcluster"
 )
 
 // Exit codes of gregor sim, one per verdict, as TigerBeetle's VOPR has
@@ -31,20 +35,29 @@ const (
 const verdictNondeterminism = "nondeterminism"
 
 var exitCodes = map[string]int{
-	toy.Crash: exitCrash, toy.Liveness: exitLiveness, toy.Correctness: exitCorrectness,
-	verdictNondeterminism: exitNondeterminism,
+	string(simcluster.Crash): exitCrash, string(simcluster.Liveness): exitLiveness,
+	string(simcluster.Correctness): exitCorrectness, verdictNondeterminism: exitNondeterminism,
 }
+
+// plantHook, set by a build with the planted tag (sim_planted.go), plants
+// a named bug in every broker; nil in a normal build.
+var plantHook func(name string) (func(*broker.Config), error)
 
 type simFlags struct {
 	seed             uint64
 	seeds            string
+	forDuration      time.Duration
 	jobs             int
-	unsafe           bool
+	unsafe           []string
 	checkDeterminism bool
 	json             bool
-	traceFile        string
 	showLog          bool
-	durationText     time.Duration
+	safety           time.Duration
+	scenario         string
+	outDir           string
+	shrink           bool
+	shrinkRunsMax    int
+	plant            string
 }
 
 func newSimCmd() *cobra.Command {
@@ -52,39 +65,66 @@ func newSimCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Run seeds of the simulated cluster under faults and check the outcome",
-		Long: `sim runs the default scenario for one seed (random unless --seed is given) or
-a range of seeds, prints each verdict and, for a failure, the one command that
-replays it.
+		Long: `sim runs the embedded default scenario for one seed (random unless --seed is
+given), a range of seeds, or random seeds for a while, prints each verdict and,
+for a failure, the one command that replays it.
 
-Until the broker lands, the scenario is the simulator's toy cluster: a
-primary-backup replicated log of 3–5 nodes under partitions of every shape,
-clogs, crashes, graceful stops, pauses, clock offsets, drift and jumps, and disk
-faults (torn writes, write/sync errors, slow syncs, corruption), followed by a
-liveness phase in which every fault is healed and the replicas must converge.
-Options are drawn from the seed and printed.
+The scenario: a gregor cluster (3 or 5 brokers, each with its embedded
+controller) in the deterministic simulator; topics with replication factor 3
+and min.insync.replicas 2; idempotent acks=all producers writing unique values
+(Jepsen's queue workload); consumers polling in assign mode; the safe fault mix
+(network partitions of every shape, crashes with fsync on every message,
+graceful stops, pauses, clock offsets, drift and jumps). After the faulty
+safety phase every fault heals, the cluster must converge, and every partition
+is read back. The run is judged by the replication invariant monitors (R1–R9,
+Raft safety) as it goes, then by the Jepsen Kafka analysis of the history
+(lost-write, duplicate, inconsistent-offsets, poll-skip, nonmonotonic-poll and
+-send, unseen, …) and Porcupine's model per partition.
+
+Options are drawn from the seed (swarm testing) unless a --scenario file sets
+them; they are printed. --unsafe fsync-loss (Kafka's default flush policy with
+power-loss crashes) and --unsafe unclean (unclean leader election) run modes
+that may lose acknowledged writes: anomalies are then reported, not failing,
+and the monitors must explain every loss.
 
 Exit codes: 0 pass, 127 crash (panic or broken bound), 128 liveness,
 129 correctness, 130 nondeterminism (--check-determinism), 2 bad usage.`,
 		Example: `  gregor sim
-  gregor sim --seed 42 --trace trace.txt --log
+  gregor sim --seed 42 --log
   gregor sim --seeds 1..1000 -j 2 --check-determinism
-  gregor sim --seeds 1..200 --unsafe --json`,
+  gregor sim --for 10m -j 2 --out runs/
+  gregor sim --seeds 1..200 --unsafe unclean --json
+  gregor sim --scenario regress.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSim(cmd, f)
 		},
 	}
+	addRunFlags(cmd, &f)
 	fl := cmd.Flags()
 	fl.Uint64Var(&f.seed, "seed", 0, "run this one seed (default: a random seed)")
 	fl.StringVar(&f.seeds, "seeds", "", "run a range of seeds, inclusive: `A..B`")
+	fl.DurationVar(&f.forDuration, "for", 0, "run random seeds for this long (wall time), e.g. 10m")
 	fl.IntVarP(&f.jobs, "jobs", "j", 1, "seeds run in parallel (each seed stays deterministic)")
-	fl.BoolVar(&f.unsafe, "unsafe", false, "also corrupt the primary's synced log, which the protocol cannot survive")
 	fl.BoolVar(&f.checkDeterminism, "check-determinism", false, "run each seed twice and compare trace hashes")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per seed instead of text")
-	fl.StringVar(&f.traceFile, "trace", "", "write every event of the run to `FILE` (one seed only)")
-	fl.BoolVar(&f.showLog, "log", false, "print the nodes' log lines to stderr (one seed only)")
-	fl.DurationVar(&f.durationText, "duration", 0, "length of the faulty safety phase (default 30s of simulated time)")
+	fl.BoolVar(&f.shrink, "shrink", false, "shrink each failure to a minimal scenario (written to --out, or the working directory)")
 	return cmd
+}
+
+// addRunFlags are the flags that shape one run, shared by sim, replay and
+// shrink.
+func addRunFlags(cmd *cobra.Command, f *simFlags) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.unsafe, "unsafe", nil, "unsafe `MODE`s, named for what they break: fsync-loss, unclean")
+	fl.BoolVar(&f.showLog, "log", false, "print the nodes' log lines to stderr (one seed only)")
+	fl.DurationVar(&f.safety, "safety", 0, "length of the faulty safety phase in simulated time (default: drawn from the seed)")
+	fl.StringVar(&f.scenario, "scenario", "", "take the options (and schedule, if any) from this scenario `FILE`")
+	fl.StringVar(&f.outDir, "out", "", "keep histories, results, scenarios and Porcupine visualizations of failures in `DIR`")
+	fl.IntVar(&f.shrinkRunsMax, "shrink-runs", 200, "most runs one shrink may make")
+	if plantHook != nil {
+		fl.StringVar(&f.plant, "plant", "", "plant a known bug in every broker (testing the checkers): ack-before-isr, ignore-min-isr, skip-truncation")
+	}
 }
 
 func runSim(cmd *cobra.Command, f simFlags) error {
@@ -95,24 +135,19 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	if f.jobs < 1 {
 		return fmt.Errorf("--jobs must be at least 1, got %d", f.jobs)
 	}
-	single := first == last
-	if !single && (f.traceFile != "" || f.showLog) {
-		return errors.New("--trace and --log need a single seed")
+	single := first == last && f.forDuration == 0
+	if !single && f.showLog {
+		return errors.New("--log needs a single seed")
 	}
-	out := cmd.OutOrStdout()
-	if !f.json {
-		what := fmt.Sprintf("seeds %d..%d", first, last)
-		if single {
-			what = fmt.Sprintf("seed %d", first)
-		}
-		fmt.Fprintf(out, "gregor sim: toy primary-backup cluster; %s\n", what)
-	}
-	opts, closeTrace, err := busyOptions(f)
+	build, err := optionsBuilder(f)
 	if err != nil {
 		return err
 	}
-	defer closeTrace()
-	sum := sweep(out, cmd.ErrOrStderr(), f, opts, first, last)
+	out := cmd.OutOrStdout()
+	if !f.json {
+		fmt.Fprintf(out, "gregor sim: %s\n", describeRun(f, first, last))
+	}
+	sum := sweep(out, cmd.ErrOrStderr(), f, build, first, last)
 	if !f.json && !single {
 		fmt.Fprintln(out, sum.String())
 	}
@@ -122,19 +157,41 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	return nil
 }
 
+func describeRun(f simFlags, first, last uint64) string {
+	switch {
+	case f.forDuration > 0:
+		return fmt.Sprintf("random seeds for %s", f.forDuration)
+	case first == last:
+		return fmt.Sprintf("seed %d", first)
+	}
+	return fmt.Sprintf("seeds %d..%d", first, last)
+}
+
 func seedRange(cmd *cobra.Command, f simFlags) (uint64, uint64, error) {
 	seedSet := cmd.Flags().Changed("seed")
+	given := 0
+	for _, b := range []bool{seedSet, f.seeds != "", f.forDuration > 0} {
+		if b {
+			given++
+		}
+	}
 	switch {
-	case seedSet && f.seeds != "":
-		return 0, 0, errors.New("give --seed or --seeds, not both")
+	case given > 1:
+		return 0, 0, errors.New("give one of --seed, --seeds and --for")
 	case f.seeds != "":
 		return parseSeeds(f.seeds)
 	case seedSet:
 		return f.seed, f.seed, nil
+	case f.scenario != "":
+		return 0, 0, nil // the scenario's seed
 	}
-	s := rand.Uint64() >> 1 // cmd is not a core package: a real random seed is the point
+	s := randomSeed()
 	return s, s, nil
 }
+
+// randomSeed is a real random seed: cmd is not a core package, and a
+// fresh seed is the point.
+func randomSeed() uint64 { return rand.Uint64() >> 1 }
 
 func parseSeeds(s string) (uint64, uint64, error) {
 	a, b, ok := strings.Cut(s, "..")
@@ -146,33 +203,75 @@ func parseSeeds(s string) (uint64, uint64, error) {
 	return first, last, nil
 }
 
-func busyOptions(f simFlags) (toy.BusyOptions, func(), error) {
-	o := toy.BusyOptions{Unsafe: f.unsafe, Duration: f.durationText}
-	if f.showLog {
-		o.Log = os.Stderr
+// optionsBuilder turns the flags into a function from seed to options:
+// drawn from the seed, or the scenario file's (its seed replaced only when
+// a seed flag was given).
+func optionsBuilder(f simFlags) (func(seed uint64, seedGiven bool) simcluster.Options, error) {
+	var sc *simcluster.Scenario
+	if f.scenario != "" {
+		s, err := simcluster.LoadScenario(f.scenario)
+		if err != nil {
+			return nil, err
+		}
+		sc = &s
 	}
-	if f.traceFile == "" {
-		return o, func() {}, nil
+	var plant func(*broker.Config)
+	if f.plant != "" {
+		p, err := plantHook(f.plant)
+		if err != nil {
+			return nil, err
+		}
+		plant = p
 	}
-	file, err := os.Create(f.traceFile)
-	if err != nil {
-		return o, nil, err
+	for _, u := range f.unsafe {
+		if u != "fsync-loss" && u != "unclean" {
+			return nil, fmt.Errorf("--unsafe: unknown mode %q (fsync-loss or unclean)", u)
+		}
 	}
-	o.Trace = file
-	return o, func() { _ = file.Close() }, nil
+	return func(seed uint64, seedGiven bool) simcluster.Options {
+		o := simcluster.OptionsFromSeed(seed)
+		if sc != nil {
+			s := *sc
+			if seedGiven {
+				s.Seed = seed
+			}
+			o, _ = s.Options() // checked by LoadScenario
+		}
+		for _, u := range f.unsafe {
+			o.FsyncLoss = o.FsyncLoss || u == "fsync-loss"
+			o.Unclean = o.Unclean || u == "unclean"
+			if u == "fsync-loss" || u == "unclean" {
+				o.MinISR = 1 // what makes the loss reachable
+			}
+		}
+		if f.safety > 0 {
+			o.Safety = f.safety
+		}
+		if f.showLog {
+			o.Log = os.Stderr
+		}
+		o.Broker = plant
+		return o
+	}, nil
 }
 
 // seedResult is one seed's outcome, as printed.
 type seedResult struct {
-	toy.BusyResult
+	simcluster.Result
+	opts    simcluster.Options
 	verdict string
 	problem string
 	wall    time.Duration
-	err     error
+	shrunk  string // the shrunk scenario's path
 }
 
-// sweep runs the seeds on f.jobs workers and prints results in seed order.
-func sweep(out, errOut io.Writer, f simFlags, opts toy.BusyOptions, first, last uint64) summary {
+// sweep runs the seeds on f.jobs workers and prints results in seed order
+// (or, with --for, as they finish).
+func sweep(out, errOut io.Writer, f simFlags, build func(uint64, bool) simcluster.Options, first, last uint64) summary {
+	seedGiven := f.seed != 0 || f.seeds != "" || f.forDuration > 0 || f.scenario == ""
+	if f.forDuration > 0 {
+		return sweepFor(out, errOut, f, build)
+	}
 	n := int(last - first + 1)
 	results := make([]chan seedResult, n)
 	for i := range results {
@@ -183,7 +282,7 @@ func sweep(out, errOut io.Writer, f simFlags, opts toy.BusyOptions, first, last 
 	for range min(f.jobs, n) {
 		wg.Go(func() {
 			for i := range next {
-				results[i] <- runSeed(first+uint64(i), opts, f.checkDeterminism)
+				results[i] <- runSeed(f, build(first+uint64(i), seedGiven))
 			}
 		})
 	}
@@ -193,7 +292,7 @@ func sweep(out, errOut io.Writer, f simFlags, opts toy.BusyOptions, first, last 
 		}
 		close(next)
 	}()
-	bar := newBar(errOut, n)
+	bar := newBar(errOut, n, "seeds")
 	var sum summary
 	for i := range n {
 		r := <-results[i]
@@ -206,41 +305,95 @@ func sweep(out, errOut io.Writer, f simFlags, opts toy.BusyOptions, first, last 
 	return sum
 }
 
-func newBar(w io.Writer, n int) *progressbar.ProgressBar {
+// sweepFor runs random seeds until the duration passes or the user
+// interrupts; seeds in flight finish.
+func sweepFor(out, errOut io.Writer, f simFlags, build func(uint64, bool) simcluster.Options) summary {
+	ctx, cancel := context.WithTimeout(context.Background(), f.forDuration)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	results := make(chan seedResult)
+	var wg sync.WaitGroup
+	var started atomic.Int64
+	for range f.jobs {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				started.Add(1)
+				results <- runSeed(f, build(randomSeed(), true))
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+	bar := newBar(errOut, -1, "seeds")
+	var sum summary
+	for r := range results {
+		sum.add(r)
+		printResult(out, f, r, false)
+		_ = bar.Add(1)
+	}
+	_ = bar.Finish()
+	return sum
+}
+
+func newBar(w io.Writer, n int, what string) *progressbar.ProgressBar {
 	file, isFile := w.(*os.File)
-	visible := n > 1 && isFile && term.IsTerminal(int(file.Fd()))
+	visible := n != 1 && isFile && term.IsTerminal(int(file.Fd()))
 	return progressbar.NewOptions(n,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetVisibility(visible),
-		progressbar.OptionSetDescription("seeds"),
+		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionClearOnFinish(),
 	)
 }
 
-func runSeed(seed uint64, opts toy.BusyOptions, twice bool) seedResult {
+func runSeed(f simFlags, o simcluster.Options) seedResult {
 	start := time.Now()
-	r, err := toy.RunBusy(seed, opts)
-	res := seedResult{BusyResult: r, verdict: r.Verdict, problem: r.Problem, err: err}
-	if err == nil && twice {
-		again, err2 := toy.RunBusy(seed, toy.BusyOptions{Unsafe: opts.Unsafe, Duration: opts.Duration})
-		if err2 == nil && (again.TraceHash != r.TraceHash || again.Events != r.Events) {
+	r := simcluster.Run(o)
+	res := seedResult{Result: r, opts: o, verdict: string(r.Verdict), problem: r.Problem}
+	if f.checkDeterminism {
+		again := simcluster.Run(o)
+		if again.TraceHash != r.TraceHash || again.Events != r.Events {
 			res.verdict = verdictNondeterminism
-			res.problem = fmt.Sprintf("second run: trace=%016x events=%d", again.TraceHash, again.Events)
+			res.problem = fmt.Sprintf("second run: trace=%016x events=%d (first: trace=%016x events=%d)", again.TraceHash, again.Events, r.TraceHash, r.Events)
 		}
 	}
 	res.wall = time.Since(start)
+	if res.verdict != string(simcluster.Pass) && f.outDir != "" {
+		if err := keepRun(f.outDir, res); err != nil {
+			res.problem += fmt.Sprintf("\n  (keeping the run in %s failed: %v)", f.outDir, err)
+		}
+	}
+	if res.verdict != string(simcluster.Pass) && res.verdict != verdictNondeterminism && f.shrink {
+		path, err := shrinkRun(io.Discard, f, o, r)
+		if err != nil {
+			res.problem += fmt.Sprintf("\n  (shrinking failed: %v)", err)
+		}
+		res.shrunk = path
+	}
 	return res
 }
 
-func replayCommand(f simFlags, seed uint64) string {
-	cmd := fmt.Sprintf("go run ./cmd/gregor sim --seed %d", seed)
-	if f.unsafe {
-		cmd += " --unsafe"
+func replayCommand(f simFlags, r seedResult) string {
+	if r.shrunk != "" {
+		if f.plant != "" {
+			return "go run -tags planted ./cmd/gregor replay " + r.shrunk + " --plant " + f.plant
+		}
+		return "go run ./cmd/gregor replay " + r.shrunk
 	}
-	if f.durationText != 0 {
-		cmd += " --duration " + f.durationText.String()
+	cmd := fmt.Sprintf("go run ./cmd/gregor sim --seed %d", r.Seed)
+	if f.scenario != "" {
+		cmd += " --scenario " + f.scenario
+	}
+	for _, u := range f.unsafe {
+		cmd += " --unsafe " + u
+	}
+	if f.safety != 0 {
+		cmd += " --safety " + f.safety.String()
+	}
+	if f.plant != "" {
+		cmd = strings.Replace(cmd, "go run ./cmd/gregor", "go run -tags planted ./cmd/gregor", 1) + " --plant " + f.plant
 	}
 	return cmd
 }
@@ -250,41 +403,68 @@ func printResult(out io.Writer, f simFlags, r seedResult, single bool) {
 		printJSON(out, f, r)
 		return
 	}
-	if r.err != nil {
-		fmt.Fprintf(out, "seed %d: error: %v\n", r.Seed, r.err)
-		return
-	}
-	if r.verdict == toy.Pass && !single {
+	pass := r.verdict == string(simcluster.Pass)
+	if pass && !single {
 		return // a sweep prints failures and the summary
 	}
 	if single {
 		fmt.Fprintf(out, "options: %s\n", r.Options)
 	}
-	fmt.Fprintf(out, "seed %d: %s trace=%016x events=%d sim=%s wall=%s puts=%d committed=%d faults=%d\n",
-		r.Seed, r.verdict, r.TraceHash, r.Events, r.SimTime, r.wall.Round(time.Millisecond), r.Puts, r.Committed, len(r.Faults))
-	if r.verdict == toy.Pass {
+	fmt.Fprintf(out, "seed %d: %s trace=%016x events=%d sim=%s wall=%s ops=%d acked=%d faults=%d elections=%d linearizable=%s\n",
+		r.Seed, r.verdict, r.TraceHash, r.Events, r.SimTime.Round(time.Millisecond), r.wall.Round(time.Millisecond),
+		r.Ops(), r.Outcomes.Acked, len(r.Faults), r.Elections, r.Linearizable)
+	if pass {
 		return
 	}
 	fmt.Fprintf(out, "  problem: %s\n", r.problem)
+	for _, a := range anomalies(r) {
+		fmt.Fprintf(out, "  %s on %s: %s\n", a.Kind, a.Partition, strings.Join(a.Witness, " | "))
+	}
 	fmt.Fprintf(out, "  faults:\n")
 	for _, fl := range r.Faults {
 		fmt.Fprintf(out, "    %s\n", fl)
 	}
-	fmt.Fprintf(out, "  replay: %s\n", replayCommand(f, r.Seed))
+	fmt.Fprintf(out, "  replay: %s\n", replayCommand(f, r))
+}
+
+// anomalyJSON is one anomaly or invariant violation as --json prints it.
+type anomalyJSON struct {
+	Kind      string   `json:"kind"`
+	Partition string   `json:"partition"`
+	Witness   []string `json:"witness"`
+	Allowed   bool     `json:"allowed,omitempty"`
+}
+
+func anomalies(r seedResult) []anomalyJSON {
+	var out []anomalyJSON
+	for _, v := range r.Violations {
+		out = append(out, anomalyJSON{Kind: v.Invariant, Partition: fmt.Sprintf("%s-%d", v.Topic, v.Partition), Witness: []string{v.Witness}})
+	}
+	for _, a := range r.Anomalies {
+		w := []string{a.Explanation}
+		for _, op := range a.Witness {
+			w = append(w, op.String())
+		}
+		out = append(out, anomalyJSON{Kind: string(a.Kind), Partition: a.Key.String(), Witness: w, Allowed: a.Allowed})
+	}
+	return out
 }
 
 func printJSON(out io.Writer, f simFlags, r seedResult) {
 	v := map[string]any{
 		"seed": r.Seed, "verdict": r.verdict, "trace_hash": fmt.Sprintf("%016x", r.TraceHash),
-		"events": r.Events, "sim_seconds": r.SimTime.Seconds(), "wall_seconds": r.wall.Seconds(),
-		"ops": r.Puts, "committed": r.Committed, "faults": len(r.Faults), "options": r.Options,
+		"anomalies": anomalies(r), "sim_seconds": r.SimTime.Seconds(), "wall_seconds": r.wall.Seconds(),
+		"events": r.Events, "ops": r.Ops(), "faults": len(r.Faults), "options": r.Options,
+		"acked": r.Outcomes.Acked, "failed": r.Outcomes.Failed, "ambiguous": r.Outcomes.Ambiguous,
+		"elections": r.Elections, "linearizable": r.Linearizable,
 	}
-	if r.verdict != toy.Pass {
+	if v["anomalies"] == nil {
+		v["anomalies"] = []anomalyJSON{}
+	}
+	if r.verdict != string(simcluster.Pass) {
 		v["problem"] = r.problem
-		v["replay"] = replayCommand(f, r.Seed)
-	}
-	if r.err != nil {
-		v["verdict"], v["problem"] = "error", r.err.Error()
+		v["check"] = r.Check()
+		v["replay"] = replayCommand(f, r)
 	}
 	b, _ := json.Marshal(v)
 	fmt.Fprintln(out, string(b))
@@ -296,50 +476,41 @@ type summary struct {
 	events   uint64
 	simTime  time.Duration
 	wall     time.Duration
-	errs     int
+	ops      int
 }
 
 func (s *summary) add(r seedResult) {
 	if s.verdicts == nil {
 		s.verdicts = map[string]int{}
 	}
-	if r.err != nil {
-		s.errs++
-		return
-	}
 	s.verdicts[r.verdict]++
 	s.events += r.Events
 	s.simTime += r.SimTime
 	s.wall += r.wall
+	s.ops += r.Ops()
 }
 
 func (s summary) exitCode() int {
 	code := 0
-	for v, n := range s.verdicts {
+	for v, n := range s.verdicts { //gregor:unordered-ok max is order-free
 		if n > 0 {
 			code = max(code, exitCodes[v])
 		}
-	}
-	if s.errs > 0 && code == 0 {
-		code = 2
 	}
 	return code
 }
 
 func (s summary) String() string {
 	var parts []string
-	for _, v := range []string{toy.Pass, toy.Crash, toy.Liveness, toy.Correctness, verdictNondeterminism} {
+	for _, v := range []string{string(simcluster.Pass), string(simcluster.Crash), string(simcluster.Liveness), string(simcluster.Correctness), verdictNondeterminism} {
 		if n := s.verdicts[v]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", v, n))
 		}
 	}
-	if s.errs > 0 {
-		parts = append(parts, fmt.Sprintf("error %d", s.errs))
-	}
-	rate := 0.0
+	speed := 0.0
 	if s.wall > 0 {
-		rate = float64(s.events) / s.wall.Seconds()
+		speed = s.simTime.Seconds() / s.wall.Seconds()
 	}
-	return fmt.Sprintf("summary: %s; %d events, %s simulated, %.0f events/s per worker",
-		strings.Join(parts, ", "), s.events, s.simTime.Round(time.Second), rate)
+	return fmt.Sprintf("summary: %s; %d ops, %d events, %s simulated, %.0f× real time per worker",
+		strings.Join(parts, ", "), s.ops, s.events, s.simTime.Round(time.Second), speed)
 }

@@ -61,6 +61,13 @@ type Options struct {
 	Unclean   bool
 	FsyncLoss bool
 	Latency   sim.Latency
+	// PorcupineTimeout bounds Porcupine's search per partition (0: the
+	// default, 250 ms; negative: no Porcupine check). A search cut short
+	// is "unknown", never a failure: under faults sends stay open for
+	// seconds while polls come and go, and the search space explodes, so
+	// the Jepsen analysis (linear) is the run's main check and Porcupine a
+	// second opinion where it finishes.
+	PorcupineTimeout time.Duration
 	// Broker adjusts every broker's config (tests: planted bugs).
 	Broker   func(*broker.Config)
 	Log      io.Writer
@@ -158,6 +165,9 @@ func (o Options) withDefaults() Options {
 		if *x.v <= 0 {
 			*x.v = *x.dv
 		}
+	}
+	if o.PorcupineTimeout == 0 {
+		o.PorcupineTimeout = 250 * time.Millisecond
 	}
 	if o.ReplicaLagMaxMs <= 0 {
 		o.ReplicaLagMaxMs = d.ReplicaLagMaxMs

@@ -208,12 +208,6 @@ func (rn *runner) run() (Verdict, string) {
 	return rn.verdict(Pass, "")
 }
 
-// linearizableTimeout bounds Porcupine's search per partition; a search
-// cut short is "unknown", never a failure. Under faults, sends stay open
-// for seconds while polls come and go, and the search space explodes: the
-// Jepsen analysis (which is linear) is the run's main check, Porcupine a
-// second opinion where it finishes.
-const linearizableTimeout = time.Second
 
 // checkHistory runs the Jepsen queue analysis and the Porcupine model over
 // the history; it returns the first failure. In the unsafe modes every
@@ -236,7 +230,11 @@ func (rn *runner) checkHistory() string {
 		return fmt.Sprintf("history: %v", err)
 	}
 	rn.anomalies = res.Anomalies
-	keys, err := queue.CheckLinearizable(ops, linearizableTimeout)
+	if rn.o.PorcupineTimeout < 0 {
+		rn.linearizable = "not checked"
+		return rn.firstAnomaly(res)
+	}
+	keys, err := queue.CheckLinearizable(ops, rn.o.PorcupineTimeout)
 	if err != nil {
 		return fmt.Sprintf("history: %v", err)
 	}
@@ -247,20 +245,27 @@ func (rn *runner) checkHistory() string {
 			rn.linearizable = fmt.Sprintf("illegal: %s", k.Key)
 		case porcupine.Unknown:
 			if rn.linearizable == "ok" {
-				rn.linearizable = fmt.Sprintf("unknown: %s (search cut at %s)", k.Key, linearizableTimeout)
+				rn.linearizable = fmt.Sprintf("unknown: %s (search cut at %s)", k.Key, rn.o.PorcupineTimeout)
 			}
 		}
 		if k.Result == porcupine.Illegal {
 			break
 		}
 	}
+	if p := rn.firstAnomaly(res); p != "" {
+		return p
+	}
+	if strings.HasPrefix(rn.linearizable, "illegal") && !rn.c.cfg.LossesAllowed {
+		return "porcupine: " + rn.linearizable
+	}
+	return ""
+}
+
+func (rn *runner) firstAnomaly(res queue.Result) string {
 	for _, a := range res.Anomalies {
 		if !a.Allowed {
 			return fmt.Sprintf("%s on %s: %s", a.Kind, a.Key, a.Explanation)
 		}
-	}
-	if strings.HasPrefix(rn.linearizable, "illegal") && !rn.c.cfg.LossesAllowed {
-		return "porcupine: " + rn.linearizable
 	}
 	return ""
 }
