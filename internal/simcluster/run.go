@@ -208,7 +208,6 @@ func (rn *runner) run() (Verdict, string) {
 	return rn.verdict(Pass, "")
 }
 
-
 // checkHistory runs the Jepsen queue analysis and the Porcupine model over
 // the history; it returns the first failure. In the unsafe modes every
 // kind is allowed (reported, not failing): losses there are expected, and
