@@ -12,6 +12,8 @@ package broker
 //     it, below the high watermark; none gives offset -1, timestamp -1.
 //   - CurrentLeaderEpoch is checked (FENCED/UNKNOWN_LEADER_EPOCH) and the
 //     answer carries the leader epoch of the returned offset.
+//   - A new leader whose high watermark is still below the start of its
+//     epoch answers OFFSET_NOT_AVAILABLE (retriable), as Kafka does.
 //
 // Version notes:
 //   - v1+: one offset per partition. v2+: isolation level. v4+: leader
@@ -59,6 +61,13 @@ func (b *Broker) listOffset(t *topic, rp kmsg.ListOffsetsRequestTopicPartition) 
 	p, e := b.leaderPartition(t, nil, rp.Partition, rp.CurrentLeaderEpoch)
 	if e != nil {
 		sp.ErrorCode = e.Code
+		return sp
+	}
+	if p.hw < p.epochStart() {
+		// A new leader whose high watermark has not yet reached the start
+		// of its epoch would answer with a stale end: Kafka's
+		// OFFSET_NOT_AVAILABLE (retriable) until it catches up.
+		sp.ErrorCode = kerr.OffsetNotAvailable.Code
 		return sp
 	}
 	offset, ts := b.offsetFor(p, rp.Timestamp)

@@ -148,3 +148,24 @@ func TestScenarioReplaysTheSeed(t *testing.T) {
 		require.Equal(t, first.TraceHash, second.TraceHash, "seed %d: %s\nvs\n%s", seed, first.Options, second.Options)
 	}
 }
+
+// FuzzRun lets the fuzzer choose the seed and a few options of a short
+// run; every safe run must pass. go test -fuzz FuzzRun -fuzztime 10m
+// ./internal/simcluster/ (each input is a whole cluster run, about a
+// second).
+func FuzzRun(f *testing.F) {
+	f.Add(uint64(1), uint8(3), uint8(2), uint8(0))
+	f.Add(uint64(7), uint8(5), uint8(4), uint8(31))
+	f.Fuzz(func(t *testing.T, seed uint64, brokers, partitions, mix uint8) {
+		o := OptionsFromSeed(seed)
+		o.Brokers = 3 + 2*int(brokers%2)
+		o.Partitions = 1 + int32(partitions%4)
+		o.Faults.Partitions, o.Faults.Crashes, o.Faults.Stops = mix&1 != 0, mix&2 != 0, mix&4 != 0
+		o.Faults.Pauses, o.Faults.Clocks = mix&8 != 0, mix&16 != 0
+		o.Safety = 6 * time.Second
+		r := Run(o)
+		if r.Verdict != Pass {
+			t.Fatalf("%s\n%s", r.Options, r.Summary())
+		}
+	})
+}
