@@ -10,12 +10,20 @@
 //     each undone within a window. The atlas: partitions never overlap,
 //     a node has one fault at a time, and at most a minority of nodes is
 //     down or paused at once, so a safe run keeps a majority.
+//     ParseMix reads a Mix as its String writes it ("partitions+crashes",
+//     "none").
 //   - apply.go: Target plays a schedule on sim nodes (Install, Apply) and
 //     heals everything at the end of a phase (HealAll).
+//   - text.go: ParseFault and ParseSchedule read steps back from the text
+//     Format writes ("1.5s partition isolate b0"), for scenario files.
+//   - shrink.go: Shrink reduces a failing schedule by delta debugging
+//     (drop steps in halving chunks, then one by one) and then moves each
+//     remaining step earlier, keeping every candidate that still fails.
 //
-// Not yet: clogs, disk faults (fsync errors, torn writes, corruption,
-// slow disks) and shrinking of a failing schedule.
+// Not yet: clogs and disk faults (fsync errors, torn writes, corruption,
+// slow disks).
 //
-// Owns: fault schedules, their generation and application. Must not
-// import: checker, broker. It obeys the determinism rules.
+// Owns: fault schedules, their generation, text form, shrinking and
+// application. Must not import: checker, broker. It obeys the determinism
+// rules.
 package faults

@@ -2,7 +2,10 @@
 // combined mode, each a quorum voter) in the simulator under faults, with
 // the replication monitors (checker/replication, R1–R9) and the quorum
 // monitor (broker/quorum.Monitor, K1) watching after every event that
-// touches a broker, and gives a verdict (design §3).
+// touches a broker, records the queue workload's history
+// (workloads/queue) and, once the cluster has converged, judges it with
+// the Jepsen Kafka analysis and Porcupine's log model (checker/queue), and
+// gives a verdict (design §3).
 //
 // The parts:
 //
@@ -21,18 +24,26 @@
 //   - workload.go: producers (kclient, idempotent acks=all), their
 //     outcomes, acknowledged writes reported to the monitor with their
 //     batch CRC; single Produce requests (ProduceOnce) for the answers a
-//     retrying producer hides; topic creation through the admin client.
+//     retrying producer hides; consumer polls in assign mode (Poll); every
+//     send of a numeric value and every poll recorded in the history
+//     (History); topic creation through the admin client.
 //   - check.go: convergence after the faults heal, identical replicas and
 //     images, reading every partition back (every acknowledged acks=all
-//     write at its offset, no idempotent value twice, no Failed value).
-//   - options.go, run.go: Options, OptionsFromSeed (swarm), Run and its
-//     Result.
+//     write at its offset, no idempotent value twice, no Failed value);
+//     the read-back fetches go into the history as final polls.
+//   - options.go, run.go: Options, DefaultOptions, OptionsFromSeed
+//     (swarm), Run and its Result (verdict, violations, history, anomalies,
+//     Porcupine's verdict, the schedule played; Check names the failure
+//     for shrinking).
+//   - scenario.go: Scenario, a run as a YAML file (options, optionally
+//     the fault schedule as text, and the expected verdict and trace
+//     hash): ScenarioOf, LoadScenario, WriteScenario.
 //
 // Faults come from package faults (schedules as data, drawn from the
-// seed). Safe runs keep acknowledged writes durable: power-loss crashes
-// only with log.flush.interval.messages=1; unclean elections and fsync
-// loss only when Options ask, and then every lost write must be a loss
-// the monitors explain.
+// seed, or given by Options.Schedule). Safe runs keep acknowledged writes
+// durable: power-loss crashes only with log.flush.interval.messages=1;
+// unclean elections and fsync loss only when Options ask, and then every
+// lost write must be a loss the monitors explain.
 //
 // Owns: cluster runs, their verdicts, the harness-side checks (lost
 // writes, duplicates, convergence). Must not import: cmd. It obeys the
