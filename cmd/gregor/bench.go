@@ -146,4 +146,3 @@ func parseBenchTarget(spec string) (bench.Target, error) {
 	}
 	return bench.ParseTarget(spec)
 }
-
