@@ -215,6 +215,15 @@ func optionsBuilder(f simFlags) (func(seed uint64, seedGiven bool) simcluster.Op
 		}
 		sc = &s
 	}
+	if sc != nil && sc.Plant != "" {
+		if plantHook == nil {
+			return nil, fmt.Errorf("%s has the planted bug %q: replay it with go run -tags planted ./cmd/gregor", f.scenario, sc.Plant)
+		}
+		if f.plant != "" && f.plant != sc.Plant {
+			return nil, fmt.Errorf("--plant %s, but %s was recorded with %s", f.plant, f.scenario, sc.Plant)
+		}
+		f.plant = sc.Plant
+	}
 	var plant func(*broker.Config)
 	if f.plant != "" {
 		p, err := plantHook(f.plant)
@@ -361,7 +370,7 @@ func runSeed(f simFlags, o simcluster.Options) seedResult {
 	}
 	res.wall = time.Since(start)
 	if res.verdict != string(simcluster.Pass) && f.outDir != "" {
-		if err := keepRun(f.outDir, res); err != nil {
+		if err := keepRun(f.outDir, res, f.plant); err != nil {
 			res.problem += fmt.Sprintf("\n  (keeping the run in %s failed: %v)", f.outDir, err)
 		}
 	}

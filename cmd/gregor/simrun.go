@@ -20,7 +20,7 @@ import (
 // keepRun writes a failed run to DIR/seed-N/: the result line (as --json
 // prints it), the history (JSON lines), the scenario that replays it, and
 // Porcupine's visualization of each partition with an anomaly.
-func keepRun(dir string, r seedResult) error {
+func keepRun(dir string, r seedResult, plant string) error {
 	d := filepath.Join(dir, fmt.Sprintf("seed-%d", r.Seed))
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return err
@@ -38,6 +38,7 @@ func keepRun(dir string, r seedResult) error {
 		return err
 	}
 	sc := simcluster.ScenarioOf(r.opts, &r.Schedule)
+	sc.Plant = plant
 	sc.Expect = &simcluster.Expectation{Verdict: r.verdict, Check: r.Check(), TraceHash: fmt.Sprintf("%016x", r.TraceHash)}
 	if err := simcluster.WriteScenario(filepath.Join(d, "scenario.yaml"), sc); err != nil {
 		return err
@@ -85,6 +86,7 @@ func shrinkRun(progress io.Writer, f simFlags, o simcluster.Options, r simcluste
 		return "", fmt.Errorf("the shrunk scenario gives %s, not %s", final.Check(), target)
 	}
 	sc := simcluster.ScenarioOf(o, &final.Schedule)
+	sc.Plant = f.plant
 	sc.Expect = &simcluster.Expectation{Verdict: string(final.Verdict), Check: final.Check(), TraceHash: fmt.Sprintf("%016x", final.TraceHash)}
 	dir := f.outDir
 	if dir == "" {

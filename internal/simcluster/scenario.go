@@ -43,6 +43,9 @@ type Scenario struct {
 	LatencyTail      string   `yaml:"latency_tail,omitempty"`
 	LatencyTailPct   float64  `yaml:"latency_tail_percent,omitempty"`
 	Unsafe           []string `yaml:"unsafe,omitempty"` // fsync-loss, unclean
+	// Plant names a planted broker bug the run had (a test build or the
+	// planted build tag applies it; other builds refuse the scenario).
+	Plant string `yaml:"plant,omitempty"`
 	// Schedule, when present, replaces the schedule drawn from the seed.
 	Schedule []string `yaml:"schedule,omitempty"`
 	// Expect records what the run gave when the file was written
@@ -193,7 +196,11 @@ func WriteScenario(path string, sc Scenario) error {
 	if err != nil {
 		return err
 	}
-	head := []byte("# gregor scenario: replay with `go run ./cmd/gregor replay " + path + "`\n")
+	cmd := "go run ./cmd/gregor replay " + path
+	if sc.Plant != "" {
+		cmd = "go run -tags planted ./cmd/gregor replay " + path
+	}
+	head := []byte("# gregor scenario: replay with `" + cmd + "`\n")
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(head, data...), 0o644); err != nil {
 		return err
