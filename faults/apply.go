@@ -42,6 +42,8 @@ func (t Target) Apply(f Fault) {
 		t.Sim.Net().Partition(links)
 	case Heal:
 		t.Sim.Net().Heal()
+	case Clog:
+		t.Sim.Net().Clog(t.Nodes[f.Nodes[0]], t.Nodes[f.Nodes[1]], f.Offset)
 	case Restart:
 		t.restart(t.Nodes[f.Nodes[0]])
 		return // restart notes itself
@@ -70,6 +72,10 @@ func (t Target) nodeStep(f Fault, n *sim.Node) {
 	case ClockReset:
 		n.SetClockDrift(0)
 		n.SetClockOffset(0)
+	case SlowDisk, FastDisk:
+		o := n.Disk().Options()
+		o.SlowFactor = int64(max(f.Factor, 1))
+		n.Disk().SetOptions(o)
 	}
 }
 

@@ -19,10 +19,16 @@ type Mix struct {
 	Stops   bool
 	Pauses  bool
 	Clocks  bool
+	// Clogs stall links for a while (frames wait, then flow); SlowDisks
+	// multiply a node's fsync latency.
+	Clogs     bool
+	SlowDisks bool
 }
 
 // Any reports whether the mix holds any fault.
-func (m Mix) Any() bool { return m.Partitions || m.Crashes || m.Stops || m.Pauses || m.Clocks }
+func (m Mix) Any() bool {
+	return m.Partitions || m.Crashes || m.Stops || m.Pauses || m.Clocks || m.Clogs || m.SlowDisks
+}
 
 // String names the kinds in the mix.
 func (m Mix) String() string {
@@ -30,7 +36,7 @@ func (m Mix) String() string {
 	for _, k := range []struct {
 		on   bool
 		name string
-	}{{m.Partitions, "partitions"}, {m.Crashes, "crashes"}, {m.Stops, "stops"}, {m.Pauses, "pauses"}, {m.Clocks, "clocks"}} {
+	}{{m.Partitions, "partitions"}, {m.Crashes, "crashes"}, {m.Stops, "stops"}, {m.Pauses, "pauses"}, {m.Clocks, "clocks"}, {m.Clogs, "clogs"}, {m.SlowDisks, "slow-disks"}} {
 		if k.on {
 			out = append(out, k.name)
 		}
@@ -117,6 +123,32 @@ func (g *generator) kindsOf(m Mix) {
 	if m.Clocks {
 		g.kinds = append(g.kinds, g.clock)
 	}
+	if m.Clogs {
+		g.kinds = append(g.kinds, g.clog)
+	}
+	if m.SlowDisks {
+		g.kinds = append(g.kinds, g.slowDisk)
+	}
+}
+
+// clog stalls one directed link between two nodes for up to 2 s: frames
+// wait and then flow, so it is safe at any time.
+func (g *generator) clog(at, end time.Duration) bool {
+	if g.o.Nodes < 2 {
+		return false
+	}
+	order := g.r.Perm(g.o.Nodes)
+	g.add(Fault{At: at, Kind: Clog, Nodes: order[:2], Offset: min(end-at, 2*time.Second)})
+	return true
+}
+
+// slowDisk makes one node's fsyncs 2–50 times slower until end. Slow
+// disks do not count as down.
+func (g *generator) slowDisk(at, end time.Duration) bool {
+	node := g.r.IntN(g.o.Nodes)
+	g.add(Fault{At: at, Kind: SlowDisk, Nodes: []int{node}, Factor: 2 + g.r.IntN(49)})
+	g.add(Fault{At: end, Kind: FastDisk, Nodes: []int{node}})
+	return true
 }
 
 // gap is the next exponential gap between fault starts (at least 1 ms).
@@ -234,8 +266,12 @@ func ParseMix(s string) (Mix, error) {
 			m.Pauses = true
 		case "clocks":
 			m.Clocks = true
+		case "clogs":
+			m.Clogs = true
+		case "slow-disks":
+			m.SlowDisks = true
 		default:
-			return Mix{}, fmt.Errorf("unknown fault kind %q (partitions, crashes, stops, pauses, clocks, or none)", k)
+			return Mix{}, fmt.Errorf("unknown fault kind %q (partitions, crashes, stops, pauses, clocks, clogs, slow-disks, or none)", k)
 		}
 	}
 	return m, nil

@@ -32,10 +32,17 @@ const (
 	ClockJump
 	// ClockReset sets Nodes[0]'s clocks back to true time, no drift.
 	ClockReset
+	// Clog stalls the link Nodes[0]→Nodes[1] for Offset: frames wait,
+	// then flow (a congested or flapping link, not a cut).
+	Clog
+	// SlowDisk multiplies Nodes[0]'s fsync latency by Factor; FastDisk
+	// ends it.
+	SlowDisk
+	FastDisk
 )
 
 var kindNames = [...]string{"?", "partition", "heal", "crash", "stop", "restart", "pause", "resume",
-	"clock-offset", "clock-drift", "clock-jump", "clock-reset"}
+	"clock-offset", "clock-drift", "clock-jump", "clock-reset", "clog", "slow-disk", "fast-disk"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -77,9 +84,11 @@ type Fault struct {
 	Kind  Kind
 	Shape Shape // Partition only
 	Nodes []int
-	// Offset is a clock offset or jump; DriftPpm a clock drift.
+	// Offset is a clock offset or jump, or a clog's length; DriftPpm a
+	// clock drift; Factor a slow disk's fsync multiplier.
 	Offset   time.Duration
 	DriftPpm int64
+	Factor   int
 }
 
 // Format writes the step, its time first, with the nodes' names.
@@ -92,6 +101,8 @@ func (f Fault) Describe(name func(int) string) string {
 	var sb strings.Builder
 	sb.WriteString(f.Kind.String())
 	switch f.Kind {
+	case Clog:
+		fmt.Fprintf(&sb, " %s>%s", name(f.Nodes[0]), name(f.Nodes[1]))
 	case Partition:
 		fmt.Fprintf(&sb, " %s", f.Shape)
 		sep := " "
@@ -111,8 +122,10 @@ func (f Fault) Describe(name func(int) string) string {
 		fmt.Fprintf(&sb, " %s", name(f.Nodes[0]))
 	}
 	switch f.Kind {
-	case ClockOffset, ClockJump:
+	case ClockOffset, ClockJump, Clog:
 		fmt.Fprintf(&sb, " %s", f.Offset)
+	case SlowDisk:
+		fmt.Fprintf(&sb, " x%d", f.Factor)
 	case ClockDrift:
 		fmt.Fprintf(&sb, " %dppm", f.DriftPpm)
 	}

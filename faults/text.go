@@ -31,6 +31,8 @@ func ParseFault(line string, index func(string) (int, bool)) (Fault, error) {
 		err = none(args)
 	case Partition:
 		err = f.parsePartition(args, index)
+	case Clog:
+		err = f.parseClog(args, index)
 	default:
 		err = f.parseNodeStep(args, index)
 	}
@@ -97,7 +99,7 @@ func (f *Fault) parsePartition(args []string, index func(string) (int, bool)) er
 
 func (f *Fault) parseNodeStep(args []string, index func(string) (int, bool)) error {
 	want := 1
-	if f.Kind == ClockOffset || f.Kind == ClockJump || f.Kind == ClockDrift {
+	if f.Kind == ClockOffset || f.Kind == ClockJump || f.Kind == ClockDrift || f.Kind == SlowDisk {
 		want = 2
 	}
 	if len(args) != want {
@@ -115,6 +117,12 @@ func (f *Fault) parseNodeStep(args []string, index func(string) (int, bool)) err
 			return fmt.Errorf("offset %q is not a duration", args[1])
 		}
 		f.Offset = d
+	case SlowDisk:
+		n, err := strconv.Atoi(strings.TrimPrefix(args[1], "x"))
+		if err != nil || n < 1 || !strings.HasPrefix(args[1], "x") {
+			return fmt.Errorf("factor %q is not xN", args[1])
+		}
+		f.Factor = n
 	case ClockDrift:
 		ppm, err := strconv.ParseInt(strings.TrimSuffix(args[1], "ppm"), 10, 64)
 		if err != nil {
@@ -122,5 +130,23 @@ func (f *Fault) parseNodeStep(args []string, index func(string) (int, bool)) err
 		}
 		f.DriftPpm = ppm
 	}
+	return nil
+}
+
+func (f *Fault) parseClog(args []string, index func(string) (int, bool)) error {
+	if len(args) != 2 {
+		return fmt.Errorf("a clog wants FROM>TO and a duration")
+	}
+	from, to, ok := strings.Cut(args[0], ">")
+	a, okA := index(from)
+	b, okB := index(to)
+	if !ok || !okA || !okB || a == b {
+		return fmt.Errorf("link %q is not FROM>TO between two nodes", args[0])
+	}
+	d, err := time.ParseDuration(args[1])
+	if err != nil || d <= 0 {
+		return fmt.Errorf("clog length %q is not a duration", args[1])
+	}
+	f.Nodes, f.Offset = []int{a, b}, d
 	return nil
 }

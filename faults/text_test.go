@@ -29,6 +29,9 @@ func TestFormatParseRoundTrip(t *testing.T) {
 		{At: 7 * time.Second, Kind: ClockDrift, Nodes: []int{2}, DriftPpm: 250},
 		{At: 8 * time.Second, Kind: ClockJump, Nodes: []int{2}, Offset: time.Minute},
 		{At: 9 * time.Second, Kind: Pause, Nodes: []int{0}},
+		{At: 10 * time.Second, Kind: Clog, Nodes: []int{2, 0}, Offset: 750 * time.Millisecond},
+		{At: 11 * time.Second, Kind: SlowDisk, Nodes: []int{1}, Factor: 17},
+		{At: 12 * time.Second, Kind: FastDisk, Nodes: []int{1}},
 	}
 	for _, f := range steps {
 		line := f.Format(bName)
@@ -40,7 +43,8 @@ func TestFormatParseRoundTrip(t *testing.T) {
 
 func TestParseFaultErrors(t *testing.T) {
 	for _, line := range []string{"", "1s", "x crash b0", "1s explode b0", "1s crash", "1s crash b9",
-		"1s partition square b0", "1s clock-drift b0 fast", "1s heal b0", "-1s crash b0"} {
+		"1s partition square b0", "1s clock-drift b0 fast", "1s heal b0", "-1s crash b0",
+		"1s clog b0 1s", "1s clog b0>b0 1s", "1s clog b0>b1 never", "1s slow-disk b0 8", "1s slow-disk b0 x0"} {
 		_, err := ParseFault(line, bIndex)
 		require.Error(t, err, line)
 	}

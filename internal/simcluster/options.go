@@ -84,7 +84,7 @@ func DefaultOptions(seed uint64) Options {
 		Seed: seed, Brokers: 3, Topics: 1, Partitions: 3, RF: 3, MinISR: 2, Acks: -1,
 		Producers: 2, RecordsPerSecond: 50, BatchRecordsMax: 10, FlushEveryMessage: true,
 		Consumers: 1, PollEvery: 50 * time.Millisecond,
-		Faults:     faults.Mix{Partitions: true, Crashes: true, Stops: true, Pauses: true, Clocks: true},
+		Faults:     faults.Mix{Partitions: true, Crashes: true, Stops: true, Pauses: true, Clocks: true, Clogs: true, SlowDisks: true},
 		FaultEvery: 2 * time.Second, FaultMax: 5 * time.Second,
 		Safety: 20 * time.Second, Liveness: 90 * time.Second,
 		ReplicaLagMaxMs: 10_000, SessionTimeoutMs: 9000,
@@ -121,6 +121,7 @@ func OptionsFromSeed(seed uint64) Options {
 	// Drawn last, so the draws above keep their values for every seed.
 	o.Consumers = 1 + r.IntN(2)
 	o.PollEvery = time.Duration(10+r.IntN(90)) * time.Millisecond
+	o.Faults.Clogs, o.Faults.SlowDisks = r.IntN(2) == 0, r.IntN(2) == 0
 	return o
 }
 
