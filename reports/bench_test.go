@@ -1,0 +1,107 @@
+package reports
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gregor-dst/gregor/bench"
+)
+
+// twoTargets: gregor swept over two rates, kfake at one.
+func twoTargets() []*bench.Result {
+	return []*bench.Result{
+		fakeResult("kfake", 10_000, 2, "none"),
+		fakeResult("gregor", 20_000, 1.5, "every batch before ack"),
+		fakeResult("gregor", 10_000, 1, "every batch before ack"),
+	}
+}
+
+func TestBenchReportHTML(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, BenchReport(twoTargets(), &out, Options{Format: HTML}))
+	html := out.String()
+
+	containsAll(t, html,
+		"<!DOCTYPE html>", "<h2>Setup</h2>", "<h3>Target gregor</h3>", "<h3>Target kfake</h3>",
+		"<td>fsync</td><td>every batch before ack</td>", "<td>fsync</td><td>none</td>",
+		"log.flush.interval.messages=1<br>min.insync.replicas=2", "acks=all<br>linger.ms=1", "linux/amd64, 8 CPUs",
+		"<h2>Summary</h2>", "<th>publish MB/s</th>", "<th>p99.99</th>", "<th>e2e p99</th>", "<th>publish delay p99 µs</th>",
+		"<h2>Throughput against physical limits</h2>", "<th>publish / loopback</th>",
+		"The targets differ in durability", "<h3>Throughput against latency</h3>",
+	)
+	assert.False(t, strings.Contains(html, "<script"), "script in the report")
+	assert.False(t, strings.Contains(html, "http"), "external link in the report")
+
+	// One summary row per run: gregor at 10k msg/s publishes ~9,500 msg/s,
+	// 9.73 MB/s, p99 6 ms; errors from the totals.
+	row := regexp.MustCompile(`<tr><td>1-topic-16-partitions-1kb</td><td>gregor</td><td class="n">10,000</td><td class="n">9,500</td><td class="n">9.73</td>.*?</tr>`).FindString(html)
+	require.NotEmpty(t, row, "gregor 10k summary row")
+	assert.Contains(t, row, `<td class="n">6.00</td>`)
+	assert.Contains(t, row, `<td>ok</td>`)
+	// Ratios: 9.73 MB/s over 4,000 MB/s loopback and 500 MB/s disk.
+	containsAll(t, html, `<td class="n">0.00243</td><td class="n">500</td><td class="n">0.0195</td>`)
+
+	imgs := embeddedImages(t, html)
+	// 5 time series + 3 quantile curves + 1 sweep, for the one workload.
+	require.Len(t, imgs, 9)
+	for i, target := range []string{"gregor", "kfake"} {
+		c := paletteColor(i)
+		assert.Greater(t, colored(imgs[0], c), 300, "publish rate chart draws %s", target)
+		assert.Greater(t, colored(imgs[5], c), 300, "quantile chart draws %s", target)
+	}
+}
+
+func TestBenchReportMarkdown(t *testing.T) {
+	dir := t.TempDir()
+	o, err := OptionsForPath(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	require.Equal(t, Markdown, o.Format)
+	var out bytes.Buffer
+	require.NoError(t, BenchReport(twoTargets(), &out, o))
+	md := out.String()
+	containsAll(t, md, "## Setup", "### Target gregor", "| fsync | every batch before ack |", "## Summary", "---:|", "## Throughput against physical limits")
+	links := regexp.MustCompile(`!\[[^\]]*\]\(([^)]+\.png)\)`).FindAllStringSubmatch(md, -1)
+	require.Len(t, links, 9)
+	for _, l := range links {
+		assert.True(t, strings.HasPrefix(l[1], "report-"), l[1])
+		data, err := os.ReadFile(filepath.Join(dir, l[1]))
+		require.NoError(t, err)
+		decodePNG(t, data)
+	}
+	pngs, err := filepath.Glob(filepath.Join(dir, "*.png"))
+	require.NoError(t, err)
+	assert.Len(t, pngs, 9)
+}
+
+// An OMB result has no setup and no byte rates: the report says the setup
+// is unknown and derives MB/s from the message size.
+func TestBenchReportOMBResult(t *testing.T) {
+	r := fakeResult("Kafka", 1000, 1, "")
+	r.Setup, r.Totals, r.Complete = bench.Setup{}, bench.Totals{}, false
+	r.PublishBytesRate, r.ConsumeBytesRate, r.WindowSeconds, r.TargetRate = nil, nil, nil, nil
+	r.AggregatedEndToEndLatencyQuantiles = nil
+	var out bytes.Buffer
+	require.NoError(t, BenchReport([]*bench.Result{r}, &out, Options{Format: HTML}))
+	html := out.String()
+	containsAll(t, html, "record no setup")
+	containsAll(t, html, "<td>not measured</td>")
+	containsAll(t, html, "end-to-end latency by percentile: no data in these results.")
+	assert.False(t, strings.Contains(html, "Throughput against latency"), "a sweep of one rate")
+	assert.Len(t, embeddedImages(t, html), 7)
+}
+
+func TestBenchReportErrors(t *testing.T) {
+	var out bytes.Buffer
+	assert.ErrorContains(t, BenchReport(nil, &out, Options{Format: HTML}), "no results")
+	assert.ErrorContains(t, BenchReport(twoTargets(), &out, Options{Format: Markdown}), "AssetsDir")
+	assert.ErrorContains(t, BenchReport(twoTargets(), &out, Options{Format: "pdf"}), "pdf")
+	_, err := OptionsForPath("report.txt")
+	assert.Error(t, err)
+}
