@@ -18,6 +18,6 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newSimCmd(), newReplayCmd(), newShrinkCmd(), newBrokerCmd(), newClusterCmd(), newBenchCmd())
+	root.AddCommand(newVersionCmd(), newSimCmd(), newReplayCmd(), newShrinkCmd(), newBrokerCmd(), newClusterCmd(), newBenchCmd(), newReportCmd())
 	return root
 }
