@@ -58,6 +58,9 @@ type simFlags struct {
 	shrink           bool
 	shrinkRunsMax    int
 	plant            string
+	// seedGiven: a seed flag chose the seeds (with --scenario, else the
+	// file's seed is run).
+	seedGiven bool
 }
 
 func newSimCmd() *cobra.Command {
@@ -139,7 +142,8 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	if !single && f.showLog {
 		return errors.New("--log needs a single seed")
 	}
-	build, err := optionsBuilder(f)
+	f.seedGiven = cmd.Flags().Changed("seed") || f.seeds != "" || f.forDuration > 0 || f.scenario == ""
+	build, err := optionsBuilder(&f)
 	if err != nil {
 		return err
 	}
@@ -206,7 +210,7 @@ func parseSeeds(s string) (uint64, uint64, error) {
 // optionsBuilder turns the flags into a function from seed to options:
 // drawn from the seed, or the scenario file's (its seed replaced only when
 // a seed flag was given).
-func optionsBuilder(f simFlags) (func(seed uint64, seedGiven bool) simcluster.Options, error) {
+func optionsBuilder(f *simFlags) (func(seed uint64, seedGiven bool) simcluster.Options, error) {
 	var sc *simcluster.Scenario
 	if f.scenario != "" {
 		s, err := simcluster.LoadScenario(f.scenario)
@@ -277,7 +281,7 @@ type seedResult struct {
 // sweep runs the seeds on f.jobs workers and prints results in seed order
 // (or, with --for, as they finish).
 func sweep(out, errOut io.Writer, f simFlags, build func(uint64, bool) simcluster.Options, first, last uint64) summary {
-	seedGiven := f.seed != 0 || f.seeds != "" || f.forDuration > 0 || f.scenario == ""
+	seedGiven := f.seedGiven
 	if f.forDuration > 0 {
 		return sweepFor(out, errOut, f, build)
 	}

@@ -162,7 +162,7 @@ records an expected outcome, fails unless the replay matches it exactly.`,
 }
 
 func runReplay(cmd *cobra.Command, f simFlags) error {
-	build, err := optionsBuilder(f)
+	build, err := optionsBuilder(&f)
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ scenario.`,
 			if !cmd.Flags().Changed("seed") && f.scenario == "" {
 				return errors.New("give --seed N (or --scenario FILE)")
 			}
-			build, err := optionsBuilder(f)
+			build, err := optionsBuilder(&f)
 			if err != nil {
 				return err
 			}
