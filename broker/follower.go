@@ -144,7 +144,7 @@ func (b *Broker) replicaFetchRequest(f *fetcher) *kmsg.FetchRequest {
 		rp.Partition, rp.CurrentLeaderEpoch = p.index, p.leaderEpoch
 		rp.FetchOffset, rp.LogStartOffset = p.log.EndOffset(), p.log.StartOffset()
 		rp.LastFetchedEpoch = -1
-		if e, ok := p.log.LatestEpoch(); ok {
+		if e, ok := p.log.LatestEpoch(); ok && b.cfg.plant != bugSkipTruncation {
 			rp.LastFetchedEpoch = e
 		}
 		rp.PartitionMaxBytes = replicaFetchPartBytesMx

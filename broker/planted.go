@@ -16,8 +16,12 @@ const (
 	// bugIgnoreMinISR appends and acknowledges acks=all writes whatever
 	// the ISR's size (no NOT_ENOUGH_REPLICAS, before or after the append).
 	bugIgnoreMinISR
-	// bugSkipTruncation: a follower told its log diverges from the
-	// leader's keeps its divergent tail (no KIP-101/279 truncation).
+	// bugSkipTruncation: a follower keeps its divergent tail (no
+	// KIP-101/279 truncation): it fetches from its log end without its
+	// last fetched epoch, so the leader cannot tell it diverged, and it
+	// ignores a diverging epoch if told one. Pre-KIP-101 Kafka's bug: the
+	// follower rejoins the ISR with a log that differs below the high
+	// watermark.
 	bugSkipTruncation
 )
 

@@ -50,6 +50,54 @@ type BatchInfo struct {
 	CRC                    uint32
 }
 
+// Unchanged reports whether State would return prev again, without
+// copying anything: the simulator's monitors call it after every event
+// that ran on the broker, and most events change no replica.
+func (b *Broker) Unchanged(prev State) bool {
+	if prev.NodeID != b.cfg.NodeID || prev.BrokerEpoch != b.brokerEpoch || len(prev.Partitions) != b.localPartitions() {
+		return false
+	}
+	for i := range prev.Partitions {
+		if !b.replicaUnchanged(&prev.Partitions[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// replicaUnchanged compares one replica's state with a local partition.
+func (b *Broker) replicaUnchanged(ps *PartitionState) bool {
+	t := b.topics[ps.Topic]
+	if t == nil || t.id != ps.TopicID {
+		return false
+	}
+	p := t.local(ps.Partition)
+	if p == nil || p.leader != ps.Leader || p.leaderEpoch != ps.LeaderEpoch || p.partitionEpoch != ps.PartitionEpoch ||
+		p.log.StartOffset() != ps.LogStart || p.hw != ps.HW || p.log.EndOffset() != ps.LEO || p.flushed != ps.Flushed ||
+		!slices.Equal(p.replicas, ps.Replicas) || !slices.Equal(p.isr, ps.ISR) || p.log.EpochCount() != len(ps.Epochs) {
+		return false
+	}
+	for i, e := range ps.Epochs {
+		if c := p.log.EpochAt(i); c.Epoch != e.Epoch || c.StartOffset != e.StartOffset {
+			return false
+		}
+	}
+	return true
+}
+
+// localPartitions counts the local replicas (State's partitions).
+func (b *Broker) localPartitions() int {
+	n := 0
+	for _, t := range b.topics { //gregor:unordered-ok a count
+		for _, p := range t.partitions {
+			if p != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // State copies out the broker's replica state. A broker that is not
 // serving (crashed before recovery finished) has no partitions.
 func (b *Broker) State() State {
@@ -77,7 +125,7 @@ func (b *Broker) Batches(topic string, partition int32, from int64, fn func(Batc
 	if t == nil || t.local(partition) == nil {
 		return nil
 	}
-	return t.local(partition).log.Batches(from, func(h records.Header, _ []byte) bool {
+	return t.local(partition).log.Headers(from, func(h records.Header) bool {
 		return fn(BatchInfo{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), LeaderEpoch: h.PartitionLeaderEpoch, CRC: h.CRC})
 	})
 }

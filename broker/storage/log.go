@@ -177,6 +177,13 @@ func (l *Log) LatestEpoch() (epoch int32, ok bool) {
 // Epochs returns a copy of the leader epoch cache, oldest first.
 func (l *Log) Epochs() []EpochEntry { return append([]EpochEntry(nil), l.epochs.entries...) }
 
+// EpochCount and EpochAt read the leader epoch cache without copying it
+// (Epochs copies), for a monitor that compares it on every event.
+func (l *Log) EpochCount() int { return len(l.epochs.entries) }
+
+// EpochAt is the i-th entry of the leader epoch cache, 0 ≤ i < EpochCount.
+func (l *Log) EpochAt(i int) EpochEntry { return l.epochs.entries[i] }
+
 // EndOffsetForEpoch answers OffsetForLeaderEpoch (KIP-101/279): the
 // largest epoch at or below epoch and the offset where it ends. See
 // epochCache.endOffsetFor for the cases, which follow Kafka's.

@@ -131,6 +131,42 @@ func (l *Log) Batches(from int64, fn func(h records.Header, batch []byte) bool) 
 	return nil
 }
 
+// Headers walks the batch headers from the batch holding from, as Batches
+// does, without reading the batches' bodies: for monitors that compare
+// replicas by offsets, epoch and CRC after nearly every simulated event.
+func (l *Log) Headers(from int64, fn func(h records.Header) bool) error {
+	if err := l.readable(); err != nil {
+		return err
+	}
+	from = max(from, l.logStart)
+	if from > l.leo {
+		return fmt.Errorf("%w: offset %d, log holds [%d, %d)", ErrOffsetOutOfRange, from, l.logStart, l.leo)
+	}
+	stopped := false
+	for i := max(l.segmentFor(from), 0); i < len(l.segs) && !stopped; i++ {
+		s := l.segs[i]
+		if s.nextOffset <= from {
+			continue
+		}
+		pos := int64(0)
+		if from > s.baseOffset {
+			_, p, err := locate(s, from, l.scratch(), l.cfg.BatchBytesMax)
+			if err != nil {
+				return corrupt(err)
+			}
+			pos = p
+		}
+		err := walkHeaders(s, pos, l.scratch(), l.cfg.BatchBytesMax, func(h records.Header, _ int64) bool {
+			stopped = !fn(h)
+			return !stopped
+		})
+		if err != nil {
+			return corrupt(err)
+		}
+	}
+	return nil
+}
+
 // OffsetForTimestamp answers ListOffsets for a timestamp: the first batch
 // at or after the log start whose max timestamp is at least ts. The answer
 // is at batch granularity: offset is the batch's base offset (or the log

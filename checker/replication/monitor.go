@@ -189,6 +189,11 @@ func (m *Monitor) Rescan(o Observation) []Violation {
 	return m.observe(o, true)
 }
 
+// Pending reports whether Acked found violations that the next Observe
+// will return, so a caller that skips unchanged observations still
+// reports them.
+func (m *Monitor) Pending() bool { return len(m.pending) > 0 }
+
 // Losses are the losses of committed data that the allowances explained,
 // in the order seen.
 func (m *Monitor) Losses() []Loss { return slices.Clone(m.losses) }

@@ -66,6 +66,9 @@ type observer struct {
 	violations  []Violation
 	qreported   int
 	observed    uint64 // the event count at the last observation
+	// rolesMoved: a refresh since the last observation saw a leader,
+	// leader epoch or ISR change.
+	rolesMoved bool
 }
 
 func newObserver(c *Cluster) *observer {
@@ -85,18 +88,31 @@ func newObserver(c *Cluster) *observer {
 }
 
 // after observes the cluster after an event, if it touched a broker or
-// the world.
+// the world and changed what the monitors see. An event that left every
+// view as it was (a fetch parked in purgatory, a timer that found nothing
+// to do: most events) is not observed: the monitors' checks depend on
+// the views alone, so they would find what they found last time.
 func (o *observer) after(rec sim.Record) {
 	n := int(rec.Node)
+	changed := false
 	switch {
 	case len(o.views) == 0 || rec.Node < 0:
 		o.refreshAll()
+		changed = true
 	case n < len(o.c.brokers):
-		o.refresh(n)
+		changed = o.refresh(n)
 	default:
 		return // a client's event: brokers unchanged
 	}
-	o.observe(false)
+	image := o.imageChanged()
+	if changed || image || o.mon.Pending() || o.quorumPending() {
+		// The log comparisons are sampled (Config.LogEvery) for cost, but
+		// forced when leadership or an ISR moves: a replica joining the
+		// ISR or taking the lead with a log that differs below the high
+		// watermark may leave it again before the next sample.
+		o.observe(image || o.rolesMoved)
+		o.rolesMoved = false
+	}
 }
 
 func (o *observer) refreshAll() {
@@ -109,26 +125,63 @@ func (o *observer) refreshAll() {
 	}
 }
 
-// refresh takes broker i's state, quorum status and image.
-func (o *observer) refresh(i int) {
+// refresh takes broker i's state, quorum status and image; it reports
+// whether broker i's view changed.
+func (o *observer) refresh(i int) bool {
 	n := o.c.brokers[i]
 	b := o.c.Broker(i)
+	prev := &o.views[i]
 	if b == nil || n.State() == sim.Down {
-		o.views[i] = replication.NodeView{State: broker.State{NodeID: int32(i)}, Incarnation: int64(n.Starts())}
+		view := replication.NodeView{State: broker.State{NodeID: int32(i)}, Incarnation: int64(n.Starts())}
+		changed := prev.Up || prev.Incarnation != view.Incarnation
+		o.views[i] = view
 		o.isr.down(i, o.c.s.Now())
 		if o.imageNode == i {
 			o.refreshImageNode()
 		}
-		return
+		return changed
 	}
-	st := b.State()
-	o.views[i] = replication.NodeView{State: st, Batches: b.Batches, Up: true, Incarnation: int64(n.Starts())}
-	o.isr.note(i, st, o.c.s.Now())
 	o.qmon.ObserveStatus(b.QuorumStatus())
 	if im, cur := b.ControllerImage(), o.image(); im != nil && (cur == nil || im.Offset > cur.Offset) {
 		o.imageNode = i
 	}
+	inc := int64(n.Starts())
+	if prev.Up && prev.Incarnation == inc && b.Unchanged(prev.State) {
+		return false
+	}
+	st := b.State()
+	o.rolesMoved = o.rolesMoved || !prev.Up || rolesMoved(prev.State, st)
+	o.views[i] = replication.NodeView{State: st, Batches: b.Batches, Up: true, Incarnation: inc}
+	o.isr.note(i, st, o.c.s.Now())
+	return true
 }
+
+// rolesMoved reports whether a replica's leader, leader epoch or ISR
+// differs between two states of a broker (or a replica came or went).
+func rolesMoved(a, b broker.State) bool {
+	if len(a.Partitions) != len(b.Partitions) {
+		return true
+	}
+	for i := range a.Partitions {
+		p, q := &a.Partitions[i], &b.Partitions[i]
+		if p.Topic != q.Topic || p.Partition != q.Partition || p.Leader != q.Leader ||
+			p.LeaderEpoch != q.LeaderEpoch || !slices.Equal(p.ISR, q.ISR) {
+			return true
+		}
+	}
+	return false
+}
+
+// imageChanged reports whether the metadata image moved since the last
+// observation.
+func (o *observer) imageChanged() bool {
+	im := o.image()
+	return im != nil && im.Offset != o.imageOffset
+}
+
+// quorumPending reports whether the quorum monitor found something not
+// yet reported.
+func (o *observer) quorumPending() bool { return len(o.qmon.Violations()) > o.qreported }
 
 // refreshImageNode picks the up broker with the most advanced image.
 func (o *observer) refreshImageNode() {

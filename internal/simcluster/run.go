@@ -279,6 +279,12 @@ func (rn *runner) verdict(v Verdict, problem string) (Verdict, string) {
 	case err != nil:
 		return Crash, err.Error()
 	}
+	if v == Liveness {
+		// A cluster that did not converge may be stuck on a broken
+		// invariant the sampled log checks have not looked at yet: a full
+		// comparison first, so correctness outranks liveness.
+		rn.c.obs.rescan()
+	}
 	if vs := rn.c.Violations(); len(vs) > 0 {
 		return Correctness, vs[0].String()
 	}
