@@ -31,4 +31,7 @@
 //     with a setup section (durability, configs, versions, machine, and
 //     physical limits measured in the same run); WriteResult, ReadResult,
 //     ReadResults; per-window Progress.
+//   - Sweeps (sweep.go): a workload at several producer rates, given or
+//     scaled from a max-rate probe (ParseSweep, SweepPlan); each run
+//     records its SweepStep in the setup and its rate in its file name.
 package bench

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -223,13 +224,23 @@ const resultTimeLayout = "2006-01-02-15-04-05"
 
 // FileName is OMB's result file name, <workload>-<target>-<timestamp>.json,
 // with the workload's ID (its file's base name, as OMB) and the run's start
-// time in UTC.
+// time in UTC. A sweep's runs add their rate after the target
+// (-rate-20000, or -maxrate for an auto sweep's probe): the timestamp
+// has whole seconds, and short steps can start within one.
 func (r *Result) FileName() string {
 	id := r.Setup.Workload.ID
 	if id == "" {
 		id = slug(r.Workload)
 	}
-	return fmt.Sprintf("%s-%s-%s.json", fileSafe(id), fileSafe(r.Driver), r.Setup.StartTime.UTC().Format(resultTimeLayout))
+	target := r.Driver
+	switch st := r.Setup.Sweep; {
+	case st == nil:
+	case st.Probe:
+		target += "-maxrate"
+	default:
+		target += "-rate-" + strconv.FormatFloat(st.RateMsgPerSec, 'f', -1, 64)
+	}
+	return fmt.Sprintf("%s-%s-%s.json", fileSafe(id), fileSafe(target), r.Setup.StartTime.UTC().Format(resultTimeLayout))
 }
 
 func fileSafe(s string) string {

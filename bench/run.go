@@ -48,6 +48,10 @@ type RunOptions struct {
 	KeepTopics bool
 	// Seed seeds payloads and keys; 0 means a random seed.
 	Seed uint64
+	// Sweep, if set, places the run in a sweep (gregor bench --sweep); it
+	// is recorded in the result's setup and names its file. The caller
+	// runs the workload at the step's rate (SweepStep.Apply).
+	Sweep *SweepStep
 
 	// backlogUnitBytes is what consumerBacklogSizeGB counts in: 1 GiB, but
 	// tests build megabytes.
@@ -197,6 +201,7 @@ func newRun(w Workload, ep Endpoint, opts RunOptions) *run {
 		EndToEnd:              endToEndDescription,
 		Seed:                  opts.Seed,
 		StartTime:             r.epoch.UTC(),
+		Sweep:                 opts.Sweep,
 	}
 	for k, v := range ep.Info.BrokerConfigs { //gregor:unordered-ok copying a map
 		r.result.Setup.BrokerConfigs[k] = v

@@ -43,6 +43,9 @@ type Setup struct {
 	// EndToEnd says how end-to-end latency is measured.
 	EndToEnd string `json:"endToEnd"`
 
+	// Sweep places the run in a throughput sweep; nil for a single run.
+	Sweep *SweepStep `json:"sweep,omitempty"`
+
 	// Seed seeded the payloads and keys.
 	Seed      uint64    `json:"seed"`
 	StartTime time.Time `json:"startTime"`

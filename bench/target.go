@@ -20,12 +20,32 @@ type Target interface {
 	// (OMB's driver name): "kfake", "bootstrap", "synthetic", "gregor".
 	Name() string
 	// Setup starts the target and returns how to reach it and what it is.
-	// It is called once before the runs against the target.
+	// It is called once before the runs against the target. A target that
+	// cannot run on this machine (no Docker engine, an image that cannot
+	// be had) returns a *SkipError saying why.
 	Setup(ctx context.Context) (Endpoint, error)
 	// Teardown stops what Setup started. It is safe to call after a failed
 	// or missing Setup, and more than once.
 	Teardown(ctx context.Context) error
 }
+
+// SkipError is what Setup returns when the target cannot run on this
+// machine: no Docker engine, an image that is neither here nor pullable.
+// A skipped run is reported as skipped with its reason, is not a failure,
+// and no other target runs in its place: a benchmark never fakes a target.
+// Find it with errors.As; RunTarget's errors wrap it.
+type SkipError struct {
+	// Reason says what is missing, e.g. "no Docker engine: …" or
+	// "image confluentinc/confluent-local:7.5.0 not available: …".
+	Reason string
+}
+
+// Skip returns a *SkipError with a formatted reason.
+func Skip(format string, args ...any) error {
+	return &SkipError{Reason: fmt.Sprintf(format, args...)}
+}
+
+func (e *SkipError) Error() string { return "skipped: " + e.Reason }
 
 // Endpoint is how to reach a set-up target, and what it is.
 type Endpoint struct {

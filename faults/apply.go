@@ -11,7 +11,11 @@ import (
 // indexes point into Nodes) and every node of the world, which an
 // isolated node is cut off from too (its clients included).
 type Target struct {
-	Sim   *sim.Sim
+	Sim *sim.Sim
+	// Nodes are the servers, then the clients that client crashes may
+	// hit. A nil entry is a client the run does not have (a shrunk run
+	// with fewer clients keeps the others' indexes): steps naming it are
+	// skipped.
 	Nodes []*sim.Node
 	All   []*sim.Node
 	// Note, if set, hears each step as it is applied, with its time.
@@ -29,9 +33,16 @@ func (s Schedule) Install(t Target, start sim.Time) {
 }
 
 // Apply performs one step now. A step that cannot apply (a restart of a
-// node that is up, a resume of one that is not paused) does nothing; a
-// restart of a node still stopping waits for it.
+// node that is up, a resume of one that is not paused, a node the target
+// does not have) does nothing; a restart of a node still stopping waits
+// for it.
 func (t Target) Apply(f Fault) {
+	for _, i := range f.Nodes {
+		if i < 0 || i >= len(t.Nodes) || t.Nodes[i] == nil {
+			t.note("skipped %s: no node %d", f.Describe(t.name), i)
+			return
+		}
+	}
 	switch f.Kind {
 	case Partition:
 		links, err := t.links(f)
@@ -123,6 +134,9 @@ func (t Target) links(f Fault) ([]sim.Link, error) {
 func (t Target) HealAll() {
 	t.Sim.Net().Heal()
 	for _, n := range t.Nodes {
+		if n == nil {
+			continue
+		}
 		n.Resume()
 		n.SetClockDrift(0)
 		n.SetClockOffset(0)
@@ -132,7 +146,7 @@ func (t Target) HealAll() {
 }
 
 func (t Target) name(i int) string {
-	if i >= 0 && i < len(t.Nodes) {
+	if i >= 0 && i < len(t.Nodes) && t.Nodes[i] != nil {
 		return t.Nodes[i].Name()
 	}
 	return fmt.Sprintf("node%d", i)

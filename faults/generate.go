@@ -23,11 +23,15 @@ type Mix struct {
 	// multiply a node's fsync latency.
 	Clogs     bool
 	SlowDisks bool
+	// ClientCrashes crash a client (a producer or consumer) and restart
+	// it: its calls in flight stay open, and its new incarnation is a new
+	// process of the history.
+	ClientCrashes bool
 }
 
 // Any reports whether the mix holds any fault.
 func (m Mix) Any() bool {
-	return m.Partitions || m.Crashes || m.Stops || m.Pauses || m.Clocks || m.Clogs || m.SlowDisks
+	return m.Partitions || m.Crashes || m.Stops || m.Pauses || m.Clocks || m.Clogs || m.SlowDisks || m.ClientCrashes
 }
 
 // String names the kinds in the mix.
@@ -36,7 +40,7 @@ func (m Mix) String() string {
 	for _, k := range []struct {
 		on   bool
 		name string
-	}{{m.Partitions, "partitions"}, {m.Crashes, "crashes"}, {m.Stops, "stops"}, {m.Pauses, "pauses"}, {m.Clocks, "clocks"}, {m.Clogs, "clogs"}, {m.SlowDisks, "slow-disks"}} {
+	}{{m.Partitions, "partitions"}, {m.Crashes, "crashes"}, {m.Stops, "stops"}, {m.Pauses, "pauses"}, {m.Clocks, "clocks"}, {m.Clogs, "clogs"}, {m.SlowDisks, "slow-disks"}, {m.ClientCrashes, "client-crashes"}} {
 		if k.on {
 			out = append(out, k.name)
 		}
@@ -55,6 +59,9 @@ func (m Mix) String() string {
 type GenOptions struct {
 	// Nodes is how many nodes the faults may hit.
 	Nodes int
+	// Clients are the indexes (into Target.Nodes, past the Nodes servers)
+	// of the clients that client crashes may hit.
+	Clients []int
 	// Window is when faults happen: each starts in [0, Window) and is
 	// undone (healed, restarted, resumed, clock reset) by Window.
 	Window time.Duration
@@ -129,6 +136,22 @@ func (g *generator) kindsOf(m Mix) {
 	if m.SlowDisks {
 		g.kinds = append(g.kinds, g.slowDisk)
 	}
+	if m.ClientCrashes && len(g.o.Clients) > 0 {
+		g.kinds = append(g.kinds, g.clientCrash)
+	}
+}
+
+// clientCrash crashes one client with no fault until end, then restarts
+// it. Clients do not count as down: the servers' majority is untouched.
+func (g *generator) clientCrash(at, end time.Duration) bool {
+	node := g.o.Clients[g.r.IntN(len(g.o.Clients))]
+	if g.busy(node, at) {
+		return false
+	}
+	g.spans = append(g.spans, window{node: node, start: at, end: end})
+	g.add(Fault{At: at, Kind: Crash, Nodes: []int{node}})
+	g.add(Fault{At: end, Kind: Restart, Nodes: []int{node}})
+	return true
 }
 
 // clog stalls one directed link between two nodes for up to 2 s: frames
@@ -168,11 +191,11 @@ func (g *generator) busy(node int, t time.Duration) bool {
 	return false
 }
 
-// down counts the nodes down or paused at t.
+// down counts the nodes (not clients) down or paused at t.
 func (g *generator) down(t time.Duration) int {
 	n := 0
 	for _, w := range g.spans {
-		if w.node >= 0 && w.start <= t && t < w.end {
+		if w.node >= 0 && w.node < g.o.Nodes && w.start <= t && t < w.end {
 			n++
 		}
 	}
@@ -270,8 +293,10 @@ func ParseMix(s string) (Mix, error) {
 			m.Clogs = true
 		case "slow-disks":
 			m.SlowDisks = true
+		case "client-crashes":
+			m.ClientCrashes = true
 		default:
-			return Mix{}, fmt.Errorf("unknown fault kind %q (partitions, crashes, stops, pauses, clocks, clogs, slow-disks, or none)", k)
+			return Mix{}, fmt.Errorf("unknown fault kind %q (partitions, crashes, stops, pauses, clocks, clogs, slow-disks, client-crashes, or none)", k)
 		}
 	}
 	return m, nil

@@ -101,10 +101,13 @@ func targetName(r *bench.Result) string {
 	return cmp.Or(r.Driver, r.Setup.Target.Name, "(unnamed target)")
 }
 
-// targetRate is the workload's producer rate; OMB's own files do not
-// record it, and then it is the mean of the per-window target rates if
-// those exist.
+// targetRate is the run's producer rate: its sweep step's, else the
+// workload's; OMB's own files do not record it, and then it is the mean
+// of the per-window target rates if those exist.
 func targetRate(r *bench.Result) float64 {
+	if st := r.Setup.Sweep; st != nil {
+		return st.RateMsgPerSec // 0 for an auto sweep's max-rate probe
+	}
 	if r.Setup.Workload.ProducerRate > 0 {
 		return r.Setup.Workload.ProducerRate
 	}

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gregor-dst/gregor/bench"
 )
@@ -57,7 +58,7 @@ func (b *benchSet) chartSections(d *document) error {
 		if c, ok := b.sweepChart(wl, runs); ok {
 			d.h3("Throughput against latency")
 			if err := addChart(d, wl+" sweep", c,
-				"p99 publish latency against achieved throughput, one point per target rate, joined in rate order."); err != nil {
+				"p99 publish latency against achieved throughput, one point per target rate, joined in rate order."+autoSweepNote(runs)); err != nil {
 				return err
 			}
 		}
@@ -122,7 +123,9 @@ func (b *benchSet) quantileChart(wl string, runs []run, q quantileCurve) chart {
 
 // sweepChart plots p99 publish latency against achieved MB/s when some
 // target ran the workload at two or more target rates; the targets that
-// ran it at one rate are there as single points, for comparison.
+// ran it at one rate are there as single points, for comparison. Max-rate
+// runs (an auto sweep's probe) have no target rate to order them by, so
+// they stay out of the chart (they are in the tables and time series).
 func (b *benchSet) sweepChart(wl string, runs []run) (chart, bool) {
 	c := chart{title: wl + ": p99 publish latency against throughput", xLabel: "publish throughput (MB/s)", yLabel: "p99 publish latency (ms)", yFromZero: true, padded: true}
 	swept := false
@@ -130,7 +133,7 @@ func (b *benchSet) sweepChart(wl string, runs []run) (chart, bool) {
 		var points []run
 		var rates []float64
 		for _, rn := range runs {
-			if rn.target == t {
+			if rn.target == t && rn.rate > 0 {
 				points = append(points, rn)
 				rates = append(rates, rn.rate)
 			}
@@ -150,4 +153,24 @@ func (b *benchSet) sweepChart(wl string, runs []run) (chart, bool) {
 		return chart{}, false
 	}
 	return c, true
+}
+
+// autoSweepNote says where an auto sweep's rates came from: fractions of
+// the mean publish rate its max-rate probe sustained.
+func autoSweepNote(runs []run) string {
+	var found []string
+	for _, rn := range runs {
+		st := rn.r.Setup.Sweep
+		if st == nil || st.MaxRateMsgPerSec <= 0 {
+			continue
+		}
+		note := fmt.Sprintf("%s: %s msg/s", rn.target, count(st.MaxRateMsgPerSec))
+		if !slices.Contains(found, note) {
+			found = append(found, note)
+		}
+	}
+	if len(found) == 0 {
+		return ""
+	}
+	return " Auto sweep: the rates are fractions of the maximum a max-rate probe sustained (" + strings.Join(found, "; ") + ")."
 }

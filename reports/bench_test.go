@@ -105,3 +105,43 @@ func TestBenchReportErrors(t *testing.T) {
 	_, err := OptionsForPath("report.txt")
 	assert.Error(t, err)
 }
+
+// sweepResults: an auto sweep of gregor (probe, then 0.5 and 1 × 20,000
+// msg/s) as gregor bench --sweep auto:0.5,1 records it, and kfake with a
+// max-rate run and one fixed rate, which is no sweep.
+func sweepResults() []*bench.Result {
+	probe := fakeResult("gregor", 20_000, 3, "every batch before ack")
+	probe.Setup.Workload.ProducerRate = 0
+	probe.Setup.Sweep = &bench.SweepStep{Index: 1, Steps: 3, Probe: true}
+	half := fakeResult("gregor", 10_000, 1, "every batch before ack")
+	half.Setup.Sweep = &bench.SweepStep{Index: 2, Steps: 3, RateMsgPerSec: 10_000, Fraction: 0.5, MaxRateMsgPerSec: 20_000}
+	full := fakeResult("gregor", 20_000, 2, "every batch before ack")
+	full.Setup.Sweep = &bench.SweepStep{Index: 3, Steps: 3, RateMsgPerSec: 20_000, Fraction: 1, MaxRateMsgPerSec: 20_000}
+	kfakeMax := fakeResult("kfake", 30_000, 1, "none")
+	kfakeMax.Setup.Workload.ProducerRate = 0
+	return []*bench.Result{probe, half, full, kfakeMax, fakeResult("kfake", 10_000, 1, "none")}
+}
+
+func TestBenchReportSweepSteps(t *testing.T) {
+	b := newBenchSet(sweepResults())
+	var labels []string
+	for _, rn := range b.runs {
+		labels = append(labels, rn.label)
+	}
+	assert.Equal(t, []string{"gregor @ max rate", "gregor @ 10,000 msg/s", "gregor @ 20,000 msg/s", "kfake @ max rate", "kfake @ 10,000 msg/s"}, labels)
+
+	c, ok := b.sweepChart(b.workloads[0], b.runs)
+	require.True(t, ok, "gregor ran at two rates")
+	require.Len(t, c.series, 2)
+	assert.Equal(t, "gregor", c.series[0].label)
+	assert.Equal(t, []float64{6, 12}, c.series[0].ys, "p99 at 10k then 20k; the probe is left out")
+	assert.Len(t, c.series[1].ys, 1, "kfake's fixed rate, without its max-rate run")
+
+	var out bytes.Buffer
+	require.NoError(t, BenchReport(sweepResults(), &out, Options{Format: HTML}))
+	containsAll(t, out.String(), "<h3>Throughput against latency</h3>", "Auto sweep: the rates are fractions of the maximum a max-rate probe sustained (gregor: 20,000 msg/s).")
+
+	kfakeOnly := newBenchSet(sweepResults()[3:])
+	_, ok = kfakeOnly.sweepChart(kfakeOnly.workloads[0], kfakeOnly.runs)
+	assert.False(t, ok, "a max-rate run and one fixed rate are not a sweep")
+}

@@ -51,6 +51,9 @@ type chart struct {
 	// padded widens the x range on both sides and the y range at the
 	// top, so glyphs at the extremes do not sit on the axes.
 	padded bool
+	// shades are drawn first, over the plot's whole height, so the data
+	// shows through them: fault windows behind a latency scatter.
+	shades []band
 }
 
 // points counts the finite points the chart would draw.
@@ -77,11 +80,11 @@ func (c chart) png() ([]byte, error) {
 	p := plot.New()
 	p.Title.Text = c.title
 	p.X.Label.Text, p.Y.Label.Text = c.xLabel, c.yLabel
+	if len(c.shades) > 0 {
+		p.Add(bands(c.shades))
+	}
 	p.Add(plotter.NewGrid())
-	legend := plot.NewLegend()
-	legend.Top, legend.Left = true, true
-	legend.TextStyle.Font.Size = vg.Points(10)
-	legend.Padding = vg.Points(3)
+	legend := newLegend()
 	floor := positiveFloor(c.series)
 	logY := c.logY && floor > 0
 	for _, s := range c.series {
@@ -89,8 +92,17 @@ func (c chart) png() ([]byte, error) {
 			return nil, fmt.Errorf("chart %q: %w", c.title, err)
 		}
 	}
+	addBandLegend(&legend, c.shades)
 	c.setAxes(p, logY)
-	return drawPNG(p, legend)
+	return drawPNG(p, legend, chartHeight)
+}
+
+func newLegend() plot.Legend {
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
+	legend.TextStyle.Font.Size = vg.Points(10)
+	legend.Padding = vg.Points(3)
+	return legend
 }
 
 // positiveFloor is the smallest positive y, or 0 if there is none.
@@ -190,17 +202,17 @@ func (c chart) setAxes(p *plot.Plot, logY bool) {
 	}
 }
 
-// drawPNG draws p with the legend in a strip below it.
-func drawPNG(p *plot.Plot, legend plot.Legend) ([]byte, error) {
+// drawPNG draws p, height high, with the legend in a strip below it.
+func drawPNG(p *plot.Plot, legend plot.Legend, height vg.Length) ([]byte, error) {
 	legendHeight := vg.Length(0)
 	if r := legend.Rectangle(draw.Canvas{}); r.Size().Y > 0 {
 		legendHeight = r.Size().Y + 2*legendGap
 	}
-	img := vgimg.New(chartWidth, chartHeight+legendHeight)
+	img := vgimg.New(chartWidth, height+legendHeight)
 	dc := draw.New(img)
 	p.Draw(draw.Crop(dc, 0, 0, legendHeight, 0))
 	if legendHeight > 0 {
-		legend.Draw(draw.Crop(dc, vg.Points(40), 0, legendGap, -(chartHeight + legendGap)))
+		legend.Draw(draw.Crop(dc, vg.Points(40), 0, legendGap, -(height + legendGap)))
 	}
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {

@@ -7,8 +7,9 @@ import (
 )
 
 // TestImports holds the line doc.go draws: reports reads result files of
-// bench and the history format, and nothing of the simulator, the broker
-// or the workloads.
+// bench, the history format and fault schedules in their text form (the
+// faults package owns the parser), and nothing of the simulator, the
+// broker or the workloads.
 func TestImports(t *testing.T) {
 	pkg, err := build.ImportDir(".", 0)
 	if err != nil {
@@ -16,7 +17,7 @@ func TestImports(t *testing.T) {
 	}
 	for _, imp := range pkg.Imports {
 		rest, ours := strings.CutPrefix(imp, "github.com/gregor-dst/gregor/")
-		if ours && rest != "bench" && rest != "checker/history" {
+		if ours && rest != "bench" && rest != "checker/history" && rest != "faults" {
 			t.Errorf("imports %s", imp)
 		}
 	}

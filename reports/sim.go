@@ -182,7 +182,8 @@ func anomalyCount(as []simAnomaly) string {
 }
 
 // simSeedSection is one failing seed: what failed, how to replay it, the
-// anomalies, the Porcupine pages and the latency scatter.
+// anomalies, the Porcupine pages, the fault timeline and the latency
+// scatter with the fault windows shaded.
 func simSeedSection(d *document, o Options, s simSeed, chartIt bool) error {
 	r := s.result
 	if s.err != nil {
@@ -194,10 +195,7 @@ func simSeedSection(d *document, o Options, s simSeed, chartIt bool) error {
 	if r.Problem != "" {
 		d.para("%s", r.Problem)
 	}
-	// TODO(reports): shade the fault windows on the scatter once the
-	// seed directory records a fault timeline; result.json only counts
-	// the fault steps, so the options line stands in for it.
-	d.para("Options (%d fault steps; the fault timeline is in scenario.yaml, not charted yet):", r.Faults)
+	d.para("Options:")
 	d.add(code{text: r.Options})
 	if r.Replay != "" {
 		d.para("Replay:")
@@ -205,11 +203,24 @@ func simSeedSection(d *document, o Options, s simSeed, chartIt bool) error {
 	}
 	simAnomalies(d, r.Anomalies)
 	simLinks(d, o, s.dir)
+	calls, missing, err := readCalls(s.dir)
+	if err != nil {
+		return err
+	}
+	plan, planErr := readFaultPlan(s, calls)
+	if err := simFaults(d, s, plan, planErr, chartIt); err != nil {
+		return err
+	}
 	if !chartIt {
-		d.para("Latency scatter left out: the report charts the first %d failing seeds only.", seedsChartedMax)
+		d.para("Charts left out: the report charts the first %d failing seeds only.", seedsChartedMax)
 		return nil
 	}
-	return simScatter(d, s)
+	d.h3("Latency")
+	if missing != "" {
+		d.para("%s", missing)
+		return nil
+	}
+	return simScatter(d, s, calls, plan)
 }
 
 func simAnomalies(d *document, as []simAnomaly) {
@@ -258,31 +269,68 @@ var outcomeColors = map[history.Type]color.Color{
 	history.Fail: color.RGBA{214, 39, 40, 255},
 }
 
-// simScatter charts each completed call of the history: x its invocation
-// time, y its latency, colored by outcome.
-func simScatter(d *document, s simSeed) error {
-	d.h3("Latency")
-	path := filepath.Join(s.dir, "history.jsonl")
-	f, err := os.Open(path)
+// readCalls reads the seed's history as calls. A history that is missing
+// or unreadable gives no calls and a sentence saying why (the report
+// shows it); only an I/O error other than a missing file is an error.
+func readCalls(dir string) (calls []history.Call, missing string, err error) {
+	f, err := os.Open(filepath.Join(dir, "history.jsonl"))
 	if errors.Is(err, os.ErrNotExist) {
-		d.para("No history.jsonl in %s.", s.dir)
-		return nil
+		return nil, fmt.Sprintf("No history.jsonl in %s.", dir), nil
 	}
 	if err != nil {
-		return fmt.Errorf("sim report: %w", err)
+		return nil, "", fmt.Errorf("sim report: %w", err)
 	}
 	defer f.Close()
 	ops, err := history.ReadAll(f)
 	if err != nil {
-		d.para("history.jsonl unreadable: %v", err)
-		return nil
+		return nil, fmt.Sprintf("history.jsonl unreadable: %v", err), nil
 	}
-	calls, err := history.Pair(ops)
+	calls, err = history.Pair(ops)
 	if err != nil {
-		d.para("history.jsonl does not pair up: %v", err)
+		return nil, fmt.Sprintf("history.jsonl does not pair up: %v", err), nil
+	}
+	return calls, "", nil
+}
+
+// simFaults shows the seed's fault schedule: its steps on the history's
+// clock and, when charted, the timeline of which faults were active when.
+func simFaults(d *document, s simSeed, pl faultPlan, err error, chartIt bool) error {
+	d.h3("Faults")
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		d.para("No scenario.yaml in %s: the fault schedule is unknown.", s.dir)
+		return nil
+	case err != nil:
+		d.para("The fault schedule is unreadable: %v", err)
+		return nil
+	case len(pl.sched.Faults) == 0:
+		d.para("The schedule has no fault steps.")
 		return nil
 	}
+	d.para("%s", pl.placement())
+	d.add(pl.stepTable())
+	if !chartIt {
+		return nil
+	}
+	png, err := pl.timelinePNG(s.number)
+	if err != nil {
+		return fmt.Errorf("sim report: %w", err)
+	}
+	caption := "Which faults were active when: a row for the network (partitions, clogs) and one per faulted node, a color per kind; the dashed line is the heal-all that ends the safety phase."
+	if !pl.healed {
+		caption += fmt.Sprintf(" The run ended at %.3f s, before that heal-all (a violation stops the run): windows still open end there.", pl.startS+pl.endS)
+	}
+	d.add(figure{name: fmt.Sprintf("seed-%d-faults", s.number), caption: caption, png: png})
+	return nil
+}
+
+// simScatter charts each completed call of the history: x its invocation
+// time, y its latency, colored by outcome, over the fault windows.
+func simScatter(d *document, s simSeed, calls []history.Call, pl faultPlan) error {
 	c, caption := latencyScatter(s.number, calls)
+	if c.shades = pl.shades(); len(c.shades) > 0 {
+		caption += " Fault windows are shaded behind the points, a color per kind, as on the timeline above."
+	}
 	if c.points() == 0 {
 		d.para("The history has no completed calls to chart.")
 		return nil

@@ -30,7 +30,7 @@ func TestBenchCommand(t *testing.T) {
 		{"bench", "--target", "kfake", "--out", out},
 		{"bench", "--workload", "1-topic-1-partition-1kb", "--out", out},
 		{"bench", "--workload", "no-such-workload", "--target", "kfake", "--out", out},
-		{"bench", "--workload", "1-topic-1-partition-1kb", "--target", "kafka", "--out", out},
+		{"bench", "--workload", "1-topic-1-partition-1kb", "--target", "kafka:version=1", "--out", out},
 		{"bench", "--workload", "1-topic-1-partition-1kb", "--target", "gregor:brokers=0", "--out", out},
 		{"bench", "--workload", "1-topic-1-partition-1kb", "--target", "kfake"},
 	} {

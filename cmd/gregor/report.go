@@ -24,8 +24,10 @@ func newReportCmd() *cobra.Command {
     p50…p99.99, max), ratios to the physical limits, 10-second time series,
     quantile curves on a "nines" axis, and throughput-against-latency sweeps;
   - a gregor sim --out directory (seed-N/ subdirectories): verdicts per seed,
-    anomalies with their witnesses, a latency scatter of each failing history and
-    links to the Porcupine visualizations.
+    anomalies with their witnesses, each failing seed's fault schedule as a table
+    and a timeline (which faults were active when, on the network and each
+    node), a Jepsen-style latency scatter of its history with the fault windows
+    shaded, and links to the Porcupine visualizations.
 
 The HTML page is self-contained (charts embedded); Markdown writes its charts as
 PNG files next to the .md file.`,

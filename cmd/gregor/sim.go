@@ -468,7 +468,7 @@ func printJSON(out io.Writer, f simFlags, r seedResult) {
 		"seed": r.Seed, "verdict": r.verdict, "trace_hash": fmt.Sprintf("%016x", r.TraceHash),
 		"anomalies": anomalies(r), "sim_seconds": r.SimTime.Seconds(), "wall_seconds": r.wall.Seconds(),
 		"events": r.Events, "ops": r.Ops(), "faults": len(r.Faults), "options": r.Options,
-		"acked": r.Outcomes.Acked, "failed": r.Outcomes.Failed, "ambiguous": r.Outcomes.Ambiguous,
+		"acked": r.Outcomes.Acked, "failed": r.Outcomes.Failed, "ambiguous": r.Outcomes.Ambiguous, "abandoned": r.Outcomes.Abandoned,
 		"elections": r.Elections, "linearizable": r.Linearizable,
 	}
 	if v["anomalies"] == nil {

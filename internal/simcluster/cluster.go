@@ -69,6 +69,8 @@ type Cluster struct {
 	// rec records the queue workload's history (sends of numeric values,
 	// consumer polls, final reads) for the Jepsen analysis and Porcupine.
 	rec *queue.Recorder
+	// clientStarts is each client's incarnation at its last call.
+	clientStarts map[string]uint64
 	// failed is the panic or broken bound that stopped the run: the
 	// crash verdict.
 	failed error
@@ -111,6 +113,7 @@ func NewCluster(cfg Config) (*Cluster, error) {
 	c := &Cluster{cfg: cfg, static: static, s: s}
 	c.obs = newObserver(c)
 	c.wl = newWorkload(c)
+	c.clientStarts = map[string]uint64{}
 	c.rec = queue.NewRecorder(func() int64 { return int64(c.s.Now()) })
 	if err := c.addBrokers(); err != nil {
 		return nil, err

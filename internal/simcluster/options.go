@@ -25,6 +25,10 @@ type Options struct {
 	MinISR     int
 	// Acks is the producers' acks: -1 (all, idempotent) or 1.
 	Acks int16
+	// Acks0Producers more producers send with acks=0 (fire and forget, not
+	// idempotent), at the same rate: their sends are recorded as info,
+	// since no answer tells what became of them.
+	Acks0Producers int
 	// Producers clients each produce RecordsPerSecond records, round-robin
 	// over every partition, in batches of up to BatchRecordsMax.
 	Producers        int
@@ -84,7 +88,7 @@ func DefaultOptions(seed uint64) Options {
 		Seed: seed, Brokers: 3, Topics: 1, Partitions: 3, RF: 3, MinISR: 2, Acks: -1,
 		Producers: 2, RecordsPerSecond: 50, BatchRecordsMax: 10, FlushEveryMessage: true,
 		Consumers: 1, PollEvery: 50 * time.Millisecond,
-		Faults:     faults.Mix{Partitions: true, Crashes: true, Stops: true, Pauses: true, Clocks: true, Clogs: true, SlowDisks: true},
+		Faults:     faults.Mix{Partitions: true, Crashes: true, Stops: true, Pauses: true, Clocks: true, Clogs: true, SlowDisks: true, ClientCrashes: true},
 		FaultEvery: 2 * time.Second, FaultMax: 5 * time.Second,
 		Safety: 20 * time.Second, Liveness: 90 * time.Second,
 		ReplicaLagMaxMs: 10_000, SessionTimeoutMs: 9000,
@@ -122,6 +126,10 @@ func OptionsFromSeed(seed uint64) Options {
 	o.Consumers = 1 + r.IntN(2)
 	o.PollEvery = time.Duration(10+r.IntN(90)) * time.Millisecond
 	o.Faults.Clogs, o.Faults.SlowDisks = r.IntN(2) == 0, r.IntN(2) == 0
+	o.Faults.ClientCrashes = r.IntN(3) == 0
+	if r.IntN(4) == 0 {
+		o.Acks0Producers = 1
+	}
 	return o
 }
 
@@ -192,6 +200,9 @@ func (o Options) String() string {
 		o.Brokers, o.Topics, o.Partitions, o.RF, o.MinISR, o.Acks, o.Producers, o.RecordsPerSecond, o.BatchRecordsMax, o.Consumers, o.PollEvery,
 		o.FlushEveryMessage, o.Faults, o.FaultEvery, o.FaultMax, o.Safety, o.ReplicaLagMaxMs, o.SessionTimeoutMs,
 		o.Latency.Min, o.Latency.Mean)
+	if o.Acks0Producers > 0 {
+		s += fmt.Sprintf(" acks0_producers=%d", o.Acks0Producers)
+	}
 	if o.Unclean {
 		s += " UNSAFE:unclean"
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gregor-dst/gregor/checker/queue"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -188,7 +189,7 @@ func (rn *runner) run() (Verdict, string) {
 	if err := rn.c.RunFor(rn.o.Safety); err != nil || len(rn.c.Violations()) > 0 {
 		return rn.verdict(Pass, "")
 	}
-	rn.c.Target(rn.note).HealAll()
+	rn.target().HealAll()
 	ok, err := rn.c.RunWhile(rn.o.Liveness, convergedEvery, func() bool { return rn.c.Converged() != "" })
 	if err != nil || len(rn.c.Violations()) > 0 {
 		return rn.verdict(Pass, "")
@@ -308,7 +309,12 @@ func (rn *runner) setup() string {
 	pc.RequestTimeoutMs, pc.DeliveryTimeoutMs, pc.RetryTimeoutMs = 5000, 30_000, 30_000
 	pc.ConnSetupTimeoutMs, pc.BatchRecordsMax = 2000, o.BatchRecordsMax
 	for i := range o.Producers {
-		if _, err := c.AddProducer(fmt.Sprintf("p%d", i), o.Acks, pc); err != nil {
+		if _, err := c.AddProducer(clientName(slotProducer, i), o.Acks, pc); err != nil {
+			return err.Error()
+		}
+	}
+	for i := range o.Acks0Producers {
+		if _, err := c.AddProducer(clientName(slotAcks0, i), 0, pc); err != nil {
 			return err.Error()
 		}
 	}
@@ -316,7 +322,7 @@ func (rn *runner) setup() string {
 		return err.Error()
 	}
 	for i := range o.Consumers {
-		if _, err := c.AddClient(fmt.Sprintf("c%d", i), pc); err != nil {
+		if _, err := c.AddClient(clientName(slotConsumer, i), pc); err != nil {
 			return err.Error()
 		}
 	}
@@ -331,6 +337,21 @@ func (rn *runner) setup() string {
 		rn.topics = append(rn.topics, name)
 	}
 	return ""
+}
+
+// target is where the schedule plays: the brokers, then the clients in
+// their slots (names.go).
+func (rn *runner) target() faults.Target {
+	t := rn.c.Target(rn.note)
+	nodes := slices.Clone(t.Nodes)
+	for _, i := range rn.o.faultClients() {
+		for len(nodes) <= i {
+			nodes = append(nodes, nil)
+		}
+		nodes[i] = rn.c.s.Node(rn.o.nodeName(i))
+	}
+	t.Nodes = nodes
+	return t
 }
 
 // allServing reports whether every broker serves clients.
@@ -349,19 +370,22 @@ func (rn *runner) safety() {
 	start := c.s.Now()
 	rn.stopAt = start + sim.Time(o.Safety)
 	for i := range o.Producers {
-		rn.produceLoop(fmt.Sprintf("p%d", i), start)
+		rn.produceLoop(clientName(slotProducer, i), start)
+	}
+	for i := range o.Acks0Producers {
+		rn.produceLoop(clientName(slotAcks0, i), start)
 	}
 	for i := range o.Consumers {
-		rn.pollLoop(fmt.Sprintf("c%d", i), start)
+		rn.pollLoop(clientName(slotConsumer, i), start)
 	}
 	sched := faults.Generate(c.s.Seeds().Stream("simcluster/faults"), faults.GenOptions{
-		Nodes: o.Brokers, Window: o.Safety, Every: o.FaultEvery, LongestMax: o.FaultMax, Mix: o.Faults,
+		Nodes: o.Brokers, Clients: o.faultClients(), Window: o.Safety, Every: o.FaultEvery, LongestMax: o.FaultMax, Mix: o.Faults,
 	})
 	if o.Schedule != nil {
 		sched = *o.Schedule
 	}
 	rn.schedule = sched
-	sched.Install(c.Target(rn.note), start)
+	sched.Install(rn.target(), start)
 }
 
 // produceLoop has a producer write one record about every 1/rate,
@@ -394,10 +418,18 @@ func (rn *runner) pollLoop(client string, start sim.Time) {
 	every := rn.o.PollEvery
 	positions := map[partKey]int64{}
 	n, inFlight := 0, false
+	node := rn.c.s.Node(client)
+	starts := node.Starts()
 	var tick func()
 	tick = func() {
 		if rn.c.s.Now() >= rn.stopAt {
 			return
+		}
+		if node.Starts() != starts {
+			// A restarted consumer is a new one: its fetch in flight died
+			// with the old incarnation, and it reads from the start again.
+			starts, inFlight = node.Starts(), false
+			clear(positions)
 		}
 		if !inFlight {
 			parts := len(rn.topics) * int(rn.o.Partitions)

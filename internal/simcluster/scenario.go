@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gregor-dst/gregor/faults"
@@ -26,6 +24,7 @@ type Scenario struct {
 	MinISR           int      `yaml:"min_isr,omitempty"`
 	Acks             int16    `yaml:"acks,omitempty"`
 	Producers        int      `yaml:"producers,omitempty"`
+	Acks0Producers   int      `yaml:"acks0_producers,omitempty"`
 	RecordsPerSecond int      `yaml:"records_per_second,omitempty"`
 	BatchRecordsMax  int      `yaml:"batch_records_max,omitempty"`
 	Consumers        int      `yaml:"consumers,omitempty"`
@@ -66,7 +65,7 @@ func ScenarioOf(o Options, sched *faults.Schedule) Scenario {
 	o = o.withDefaults()
 	sc := Scenario{
 		Seed: o.Seed, Brokers: o.Brokers, Topics: o.Topics, Partitions: o.Partitions, RF: o.RF, MinISR: o.MinISR,
-		Acks: o.Acks, Producers: o.Producers, RecordsPerSecond: o.RecordsPerSecond, BatchRecordsMax: o.BatchRecordsMax,
+		Acks: o.Acks, Producers: o.Producers, Acks0Producers: o.Acks0Producers, RecordsPerSecond: o.RecordsPerSecond, BatchRecordsMax: o.BatchRecordsMax,
 		Consumers: o.Consumers, PollEvery: o.PollEvery.String(), FlushEveryMsg: o.FlushEveryMessage,
 		Faults: o.Faults.String(), FaultEvery: o.FaultEvery.String(), FaultMax: o.FaultMax.String(),
 		Safety: o.Safety.String(), Liveness: o.Liveness.String(),
@@ -81,7 +80,7 @@ func ScenarioOf(o Options, sched *faults.Schedule) Scenario {
 		sc.Unsafe = append(sc.Unsafe, "unclean")
 	}
 	if sched != nil {
-		sc.Schedule = sched.Format(BrokerName)
+		sc.Schedule = sched.Format(o.nodeName)
 		if sc.Schedule == nil {
 			sc.Schedule = []string{}
 		}
@@ -105,6 +104,7 @@ func (sc Scenario) Options() (Options, error) {
 	set(&o.RecordsPerSecond, sc.RecordsPerSecond)
 	set(&o.BatchRecordsMax, sc.BatchRecordsMax)
 	set(&o.Consumers, sc.Consumers)
+	o.Acks0Producers = sc.Acks0Producers
 	if sc.Partitions != 0 {
 		o.Partitions = sc.Partitions
 	}
@@ -155,20 +155,13 @@ func (sc Scenario) Options() (Options, error) {
 		}
 	}
 	if sc.Schedule != nil {
-		s, err := faults.ParseSchedule(sc.Schedule, brokerIndex(o.Brokers))
+		s, err := faults.ParseSchedule(sc.Schedule, o.nodeIndex)
 		if err != nil {
 			return Options{}, fmt.Errorf("schedule: %w", err)
 		}
 		o.Schedule = &s
 	}
 	return o, nil
-}
-
-func brokerIndex(n int) func(string) (int, bool) {
-	return func(s string) (int, bool) {
-		i, err := strconv.Atoi(strings.TrimPrefix(s, "b"))
-		return i, err == nil && strings.HasPrefix(s, "b") && i >= 0 && i < n
-	}
 }
 
 // LoadScenario reads a scenario file; unknown fields are errors.

@@ -28,9 +28,15 @@ type ackedRecord struct {
 // Outcomes counts produced records by what became of them.
 type Outcomes struct {
 	Produced, Acked, Failed, Ambiguous int
-	// Unfinished are records whose outcome was not reported (their client
-	// crashed, or the run ended first).
-	Unfinished int
+	// Unfinished are records whose outcome was not reported yet; Abandoned
+	// those whose client crashed first (their fate is unknown).
+	Unfinished, Abandoned int
+}
+
+// clientFlight counts a client incarnation's records without an outcome.
+type clientFlight struct {
+	starts uint64
+	open   int
 }
 
 // workload keeps what the clients produced and what became of it.
@@ -45,17 +51,38 @@ type workload struct {
 	// idempotent are the values produced by idempotent producers, which
 	// must not be written twice.
 	idempotent map[string]bool
+	flights    map[string]*clientFlight
 }
 
 func newWorkload(c *Cluster) *workload {
-	return &workload{c: c, acks: map[string]int16{}, failed: map[string]bool{}, ambiguous: map[string]bool{}, idempotent: map[string]bool{}}
+	return &workload{c: c, acks: map[string]int16{}, flights: map[string]*clientFlight{}, failed: map[string]bool{}, ambiguous: map[string]bool{}, idempotent: map[string]bool{}}
 }
 
 // Outcomes counts the records produced so far by outcome.
 func (c *Cluster) Outcomes() Outcomes {
 	o := c.wl.outcomes
-	o.Unfinished = o.Produced - o.Acked - o.Failed - o.Ambiguous
+	for name, f := range c.wl.flights { //gregor:unordered-ok a sum
+		if n := c.s.Node(name); n == nil || n.Starts() != f.starts || n.State() == sim.Down {
+			o.Abandoned += f.open
+		}
+	}
+	o.Unfinished = o.Produced - o.Acked - o.Failed - o.Ambiguous - o.Abandoned
 	return o
+}
+
+// flight is client's count of records without an outcome, for its
+// incarnation starts: a new incarnation abandons the old one's.
+func (w *workload) flight(client string, starts uint64) *clientFlight {
+	f := w.flights[client]
+	if f == nil {
+		f = &clientFlight{starts: starts}
+		w.flights[client] = f
+	}
+	if f.starts != starts {
+		w.outcomes.Abandoned += f.open
+		f.open, f.starts = 0, starts
+	}
+	return f
 }
 
 // AddProducer adds a client node that produces with acks (-1: all,
@@ -80,13 +107,17 @@ func (c *Cluster) Produce(client, topic string, part int32, value string, done f
 		if cl == nil {
 			return
 		}
+		c.noteIncarnation(client, n)
 		c.wl.outcomes.Produced++
+		f := c.wl.flight(client, n.Starts())
+		f.open++
 		if c.wl.acks[client] == -1 {
 			c.wl.idempotent[value] = true
 		}
 		at := c.s.Now()
 		record := c.recordSend(client, topic, part, value)
 		cl.Produce(topic, part, nil, []byte(value), func(r kclient.ProduceResult) {
+			f.open--
 			c.wl.outcome(client, value, at, r)
 			record(r)
 			if done != nil {
@@ -94,6 +125,17 @@ func (c *Cluster) Produce(client, topic string, part int32, value string, done f
 			}
 		})
 	})
+}
+
+// noteIncarnation retires a restarted client's history processes: the
+// calls its previous incarnation left open stay open (their outcome is
+// unknown), and the new incarnation's calls come from new processes.
+func (c *Cluster) noteIncarnation(client string, n *sim.Node) {
+	s := n.Starts()
+	if prev, ok := c.clientStarts[client]; ok && prev != s {
+		c.rec.Crash(client)
+	}
+	c.clientStarts[client] = s
 }
 
 // recordSend puts a send of a numeric value into the queue history (other
@@ -122,6 +164,7 @@ func (c *Cluster) Poll(client, topic string, part int32, offset int64, final boo
 		if cl == nil {
 			return
 		}
+		c.noteIncarnation(client, n)
 		record, ok := c.rec.Poll(client, history.Key{Topic: topic, Partition: part}, final)
 		if !ok {
 			return
