@@ -40,7 +40,16 @@ type Broker struct {
 	// Membership (cluster.go): this incarnation's id and broker epoch,
 	// whether the controller has it fenced, whether it serves clients yet
 	// (requests wait in parked until then).
-	incarnation     [16]byte
+	incarnation [16]byte
+	// reconciledOffset is the metadata image offset last reconciled: an
+	// older image is a replay in progress (reconcile.go).
+	reconciledOffset int64
+	// reopenPending: a replica could not be opened (or its failed log
+	// was closed); housekeeping reconciles again to open it.
+	reopenPending bool
+	// reopenedHW keeps a closed failed replica's high watermark for its
+	// reopening (bounded by the local partitions).
+	reopenedHW      map[reopenKey]int64
 	brokerEpoch     int64
 	fenced          bool
 	ready           bool
@@ -100,6 +109,7 @@ func (b *Broker) Start(e env.Env) {
 	b.conns = map[uint64]*conn{}
 	b.topics = map[string]*topic{}
 	b.topicIDs = map[[16]byte]*topic{}
+	b.reopenedHW = map[reopenKey]int64{}
 	b.fetchers = map[int32]*fetcher{}
 	b.waiters = newFetchPurgatory(b, b.cfg.FetchWaitersMax)
 	b.dynBroker, b.dynCluster = configs.Set{}, configs.Set{}
@@ -231,4 +241,10 @@ func (b *Broker) sortedTopics() []*topic {
 		out[i] = b.topics[n]
 	}
 	return out
+}
+
+// reopenKey names a local replica across its closing and reopening.
+type reopenKey struct {
+	topicID [16]byte
+	index   int32
 }

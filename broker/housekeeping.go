@@ -6,6 +6,7 @@ import "time"
 // rolls, flush.ms, retention by retention.ms/bytes), producer expiry, and
 // the high watermark catching up if the log start moved past it.
 func (b *Broker) housekeeping() {
+	b.reopenFailedLogs()
 	nowMs := b.nowMs()
 	expiryMs := int64(b.brokerSettings().ProducerIDExpirationMs)
 	for _, p := range b.sortedPartitions() {
@@ -18,6 +19,28 @@ func (b *Broker) housekeeping() {
 		if p.hw < p.log.StartOffset() {
 			b.advanceHW(p, p.log.StartOffset())
 		}
+	}
+}
+
+// reopenFailedLogs closes every replica whose log failed (a write or
+// fsync error) and opens it again from disk. Kafka takes a failed log
+// directory offline and, with a single one, halts the broker, which its
+// supervisor restarts; gregor restarts the replica alone, the same way:
+// recovery keeps what the disk holds, and the role comes back from the
+// metadata image. Until then the replica answers with errors, and nothing
+// it failed to store is acknowledged.
+func (b *Broker) reopenFailedLogs() {
+	for _, p := range b.sortedPartitions() {
+		if err := p.log.Failed(); err != nil {
+			b.log.Warn("reopening a failed log", "topic", p.t.name, "partition", p.index, "err", err)
+			b.closeReplica(p)
+			p.t.partitions[p.index] = nil
+			b.reopenedHW[reopenKey{p.t.id, p.index}] = p.hw
+			b.reopenPending = true
+		}
+	}
+	if b.reopenPending && !b.closed && b.ctl != nil {
+		b.reconcile()
 	}
 }
 

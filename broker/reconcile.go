@@ -20,6 +20,15 @@ func (b *Broker) reconcile() {
 		return
 	}
 	im := b.ctl.Image()
+	if im.Offset < b.reconciledOffset {
+		// The quorum node restarted (its metadata log failed) and is
+		// replaying its log into a fresh image: until it is back where
+		// this broker already was, the image lacks topics that exist, and
+		// acting on it would delete their logs.
+		return
+	}
+	b.reconciledOffset = im.Offset
+	b.reopenPending = false
 	b.reconcileConfigs(im)
 	if !b.registeredIn(im) {
 		// Until the image holds this incarnation's registration, what it
@@ -104,10 +113,12 @@ func (b *Broker) reconcilePartition(t *topic, index int32, mp *meta.Partition) {
 		var err error
 		if p, err = b.openPartition(t, index); err != nil {
 			b.log.Error("opening replica", "topic", t.name, "partition", index, "err", err)
+			b.reopenPending = true // housekeeping tries again
 			return
 		}
 		t.partitions[index] = p
 		p.leader, p.leaderEpoch = meta.NoLeader, -1
+		b.restoreHW(p)
 	}
 	switch {
 	case mp.Leader == self && (p.leader != self || p.leaderEpoch != mp.LeaderEpoch):
@@ -160,18 +171,41 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 // dropReplica stops a local replica this broker no longer holds (moved by
 // a reassignment, or its topic deleted) and removes its files.
 func (b *Broker) dropReplica(p *partition) {
-	b.unfollow(p)
-	b.failAcks(p, kerr.NotLeaderForPartition)
-	b.waiters.wake(p) // parked fetches of it answer with NOT_LEADER_OR_FOLLOWER
-	if err := p.log.Close(); err != nil {
-		b.log.Warn("closing a dropped replica", "topic", p.t.name, "partition", p.index, "err", err)
-	}
+	b.closeReplica(p)
 	if err := storage.Delete(b.e.FS(), b.path(p.dir()), func(err error) {
 		if err != nil {
 			b.log.Error("removing a dropped replica", "topic", p.t.name, "partition", p.index, "err", err)
 		}
 	}); err != nil {
 		b.log.Error("removing a dropped replica", "topic", p.t.name, "partition", p.index, "err", err)
+	}
+}
+
+// restoreHW gives a replica reopened after its log failed the high
+// watermark it had: the process kept it in memory, and the reopened log
+// still holds what the old one held (no power was lost), so a leader's
+// watermark does not go back within its epoch.
+func (b *Broker) restoreHW(p *partition) {
+	k := reopenKey{p.t.id, p.index}
+	hw, ok := b.reopenedHW[k]
+	if !ok {
+		return
+	}
+	delete(b.reopenedHW, k)
+	if hw = min(hw, p.log.EndOffset()); hw > p.hw {
+		p.hw = hw
+		p.log.SetHighWatermark(hw)
+	}
+}
+
+// closeReplica stops serving a local replica and closes its log, keeping
+// its files.
+func (b *Broker) closeReplica(p *partition) {
+	b.unfollow(p)
+	b.failAcks(p, kerr.NotLeaderForPartition)
+	b.waiters.wake(p) // parked fetches of it answer with NOT_LEADER_OR_FOLLOWER
+	if err := p.log.Close(); err != nil {
+		b.log.Warn("closing a replica", "topic", p.t.name, "partition", p.index, "err", err)
 	}
 }
 

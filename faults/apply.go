@@ -87,6 +87,8 @@ func (t Target) nodeStep(f Fault, n *sim.Node) {
 		o := n.Disk().Options()
 		o.SlowFactor = int64(max(f.Factor, 1))
 		n.Disk().SetOptions(o)
+	case DiskErrors, DiskFull, DiskOK:
+		n.Disk().SetOptions(diskFault(f, n.Disk()))
 	}
 }
 
@@ -129,8 +131,8 @@ func (t Target) links(f Fault) ([]sim.Link, error) {
 }
 
 // HealAll ends every fault: the network heals, paused nodes resume,
-// clocks are true again, down nodes restart (those still stopping as soon
-// as they are down).
+// clocks are true again, disks work at full speed, down nodes restart
+// (those still stopping as soon as they are down).
 func (t Target) HealAll() {
 	t.Sim.Net().Heal()
 	for _, n := range t.Nodes {
@@ -140,9 +142,26 @@ func (t Target) HealAll() {
 		n.Resume()
 		n.SetClockDrift(0)
 		n.SetClockOffset(0)
+		o := diskFault(Fault{Kind: DiskOK}, n.Disk())
+		o.SlowFactor = 0
+		n.Disk().SetOptions(o)
 		t.restart(n)
 	}
 	t.note("heal all")
+}
+
+// diskFault is d's options under a disk-errors, disk-full or disk-ok step.
+func diskFault(f Fault, d *sim.Disk) sim.DiskOptions {
+	o := d.Options()
+	o.ReadErrorPercent, o.WriteErrorPercent, o.SyncErrorPercent, o.CapacityBytes = 0, 0, 0, 0
+	switch f.Kind {
+	case DiskErrors:
+		pct := float64(f.Factor)
+		o.ReadErrorPercent, o.WriteErrorPercent, o.SyncErrorPercent = pct, pct, pct
+	case DiskFull:
+		o.CapacityBytes = max(d.UsedBytes(), 1)
+	}
+	return o
 }
 
 func (t Target) name(i int) string {

@@ -20,8 +20,10 @@
 //     (drop steps in halving chunks, then one by one) and then moves each
 //     remaining step earlier, keeping every candidate that still fails.
 //
-// Not yet: clogs and disk faults (fsync errors, torn writes, corruption,
-// slow disks).
+// ATLAS.md lists every fault kind, whether the safe swarm uses it and
+// why the guarantees survive it, and the unsafe modes. Torn writes come
+// with every crash (the simulator's disk option); disk errors and full
+// disks (disk-faults) are opt-in until their liveness failures are fixed.
 //
 // Owns: fault schedules, their generation, text form, shrinking and
 // application. Must not import: checker, broker. It obeys the determinism

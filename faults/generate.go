@@ -23,6 +23,11 @@ type Mix struct {
 	// multiply a node's fsync latency.
 	Clogs     bool
 	SlowDisks bool
+	// Disks make a node's disk fail for a while: a share of reads, writes
+	// and fsyncs fail with EIO, or it is full (ENOSPC). A broker must
+	// answer such failures with errors and acknowledge nothing it did not
+	// store, as Kafka does.
+	Disks bool
 	// ClientCrashes crash a client (a producer or consumer) and restart
 	// it: its calls in flight stay open, and its new incarnation is a new
 	// process of the history.
@@ -31,7 +36,7 @@ type Mix struct {
 
 // Any reports whether the mix holds any fault.
 func (m Mix) Any() bool {
-	return m.Partitions || m.Crashes || m.Stops || m.Pauses || m.Clocks || m.Clogs || m.SlowDisks || m.ClientCrashes
+	return m.Partitions || m.Crashes || m.Stops || m.Pauses || m.Clocks || m.Clogs || m.SlowDisks || m.Disks || m.ClientCrashes
 }
 
 // String names the kinds in the mix.
@@ -40,7 +45,7 @@ func (m Mix) String() string {
 	for _, k := range []struct {
 		on   bool
 		name string
-	}{{m.Partitions, "partitions"}, {m.Crashes, "crashes"}, {m.Stops, "stops"}, {m.Pauses, "pauses"}, {m.Clocks, "clocks"}, {m.Clogs, "clogs"}, {m.SlowDisks, "slow-disks"}, {m.ClientCrashes, "client-crashes"}} {
+	}{{m.Partitions, "partitions"}, {m.Crashes, "crashes"}, {m.Stops, "stops"}, {m.Pauses, "pauses"}, {m.Clocks, "clocks"}, {m.Clogs, "clogs"}, {m.SlowDisks, "slow-disks"}, {m.Disks, "disk-faults"}, {m.ClientCrashes, "client-crashes"}} {
 		if k.on {
 			out = append(out, k.name)
 		}
@@ -136,9 +141,31 @@ func (g *generator) kindsOf(m Mix) {
 	if m.SlowDisks {
 		g.kinds = append(g.kinds, g.slowDisk)
 	}
+	if m.Disks {
+		g.kinds = append(g.kinds, g.diskFault)
+	}
 	if m.ClientCrashes && len(g.o.Clients) > 0 {
 		g.kinds = append(g.kinds, g.clientCrash)
 	}
+}
+
+// diskFault fails one node's disk until end: 1–20% of its operations
+// fail with EIO, or (one time in three) it is full. A node has one fault
+// at a time; a failing disk counts as down (DownMax), since the broker
+// on it may stop serving.
+func (g *generator) diskFault(at, end time.Duration) bool {
+	node := g.r.IntN(g.o.Nodes)
+	if g.busy(node, at) {
+		return false
+	}
+	g.spans = append(g.spans, window{node: node, start: at, end: end})
+	f := Fault{At: at, Kind: DiskFull, Nodes: []int{node}}
+	if g.r.IntN(3) != 0 {
+		f.Kind, f.Factor = DiskErrors, 1+g.r.IntN(20)
+	}
+	g.add(f)
+	g.add(Fault{At: end, Kind: DiskOK, Nodes: []int{node}})
+	return true
 }
 
 // clientCrash crashes one client with no fault until end, then restarts
@@ -293,10 +320,12 @@ func ParseMix(s string) (Mix, error) {
 			m.Clogs = true
 		case "slow-disks":
 			m.SlowDisks = true
+		case "disk-faults":
+			m.Disks = true
 		case "client-crashes":
 			m.ClientCrashes = true
 		default:
-			return Mix{}, fmt.Errorf("unknown fault kind %q (partitions, crashes, stops, pauses, clocks, clogs, slow-disks, client-crashes, or none)", k)
+			return Mix{}, fmt.Errorf("unknown fault kind %q (partitions, crashes, stops, pauses, clocks, clogs, slow-disks, disk-faults, client-crashes, or none)", k)
 		}
 	}
 	return m, nil

@@ -39,10 +39,17 @@ const (
 	// ends it.
 	SlowDisk
 	FastDisk
+	// DiskErrors makes Factor percent of Nodes[0]'s reads, writes and
+	// fsyncs fail with EIO; DiskFull makes its writes fail with ENOSPC
+	// (no room past what is stored); DiskOK ends either.
+	DiskErrors
+	DiskFull
+	DiskOK
 )
 
 var kindNames = [...]string{"?", "partition", "heal", "crash", "stop", "restart", "pause", "resume",
-	"clock-offset", "clock-drift", "clock-jump", "clock-reset", "clog", "slow-disk", "fast-disk"}
+	"clock-offset", "clock-drift", "clock-jump", "clock-reset", "clog", "slow-disk", "fast-disk",
+	"disk-errors", "disk-full", "disk-ok"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -126,6 +133,8 @@ func (f Fault) Describe(name func(int) string) string {
 		fmt.Fprintf(&sb, " %s", f.Offset)
 	case SlowDisk:
 		fmt.Fprintf(&sb, " x%d", f.Factor)
+	case DiskErrors:
+		fmt.Fprintf(&sb, " %d%%", f.Factor)
 	case ClockDrift:
 		fmt.Fprintf(&sb, " %dppm", f.DriftPpm)
 	}

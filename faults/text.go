@@ -99,7 +99,7 @@ func (f *Fault) parsePartition(args []string, index func(string) (int, bool)) er
 
 func (f *Fault) parseNodeStep(args []string, index func(string) (int, bool)) error {
 	want := 1
-	if f.Kind == ClockOffset || f.Kind == ClockJump || f.Kind == ClockDrift || f.Kind == SlowDisk {
+	if f.Kind == ClockOffset || f.Kind == ClockJump || f.Kind == ClockDrift || f.Kind == SlowDisk || f.Kind == DiskErrors {
 		want = 2
 	}
 	if len(args) != want {
@@ -121,6 +121,12 @@ func (f *Fault) parseNodeStep(args []string, index func(string) (int, bool)) err
 		n, err := strconv.Atoi(strings.TrimPrefix(args[1], "x"))
 		if err != nil || n < 1 || !strings.HasPrefix(args[1], "x") {
 			return fmt.Errorf("factor %q is not xN", args[1])
+		}
+		f.Factor = n
+	case DiskErrors:
+		n, err := strconv.Atoi(strings.TrimSuffix(args[1], "%"))
+		if err != nil || n < 1 || n > 100 || !strings.HasSuffix(args[1], "%") {
+			return fmt.Errorf("error rate %q is not N%% (1-100)", args[1])
 		}
 		f.Factor = n
 	case ClockDrift:

@@ -313,6 +313,10 @@ func (l *Log) writable() error {
 	return nil
 }
 
+// Failed is the error that failed the log (a write or fsync error), nil
+// while it takes writes.
+func (l *Log) Failed() error { return l.failed }
+
 // fail stops the log taking writes and returns the error to report.
 func (l *Log) fail(err error) error {
 	if l.failed == nil {

@@ -143,7 +143,9 @@ func (c *Cluster) addBrokers() error {
 				panic(err) // checked above: the config does not change
 			}
 			return b
-		}, sim.DiskOptions{SyncLatency: c.cfg.SyncLatency})
+			// Torn writes: a crash keeps a prefix of the unsynced writes,
+			// cut mid-write, which recovery must find by CRC and cut off.
+		}, sim.DiskOptions{SyncLatency: c.cfg.SyncLatency, TornWrites: true})
 		if err != nil {
 			return err
 		}

@@ -65,6 +65,10 @@ type Result struct {
 	Linearizable string
 	// Schedule is the fault schedule the run played (drawn or given).
 	Schedule faults.Schedule
+	// SafetyStart is when the safety phase began, in simulated time since
+	// the run's start: the schedule's steps are timed from it. 0 when the
+	// run did not get that far.
+	SafetyStart time.Duration
 }
 
 // Check names what failed, so a shrunk run can be held to the same
@@ -169,6 +173,7 @@ func Run(o Options) Result {
 	res.History = c.History()
 	res.Anomalies, res.Linearizable = rn.anomalies, rn.linearizable
 	res.Schedule = rn.schedule
+	res.SafetyStart = max(0, rn.stopAt.Duration()-o.Safety) // safety() set stopAt to its start + Safety
 	return res
 }
 
