@@ -108,6 +108,10 @@ type Result struct {
 	// Complete is false in the checkpoints written while a run is going
 	// and in the result of a run that was interrupted.
 	Complete bool `json:"complete"`
+	// Skipped is why the target could not run on this machine (a
+	// SkipError's reason); such a result has a setup but no measurements,
+	// and a report lists it without charting it.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Totals count the whole run, warm-up and readiness probe (one record per

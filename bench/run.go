@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -93,10 +94,18 @@ func (o RunOptions) withDefaults() RunOptions {
 // RunTarget sets the target up, runs the workload against it and tears it
 // down.
 func RunTarget(ctx context.Context, w Workload, t Target, opts RunOptions) (res *Result, err error) {
+	start := time.Now()
 	ep, err := t.Setup(ctx)
 	if err != nil {
 		_ = t.Teardown(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("target %s: setup: %w", t.Name(), err)
+		err = fmt.Errorf("target %s: setup: %w", t.Name(), err)
+		if skip := (*SkipError)(nil); errors.As(err, &skip) {
+			if ep.Info.Name == "" {
+				ep.Info.Name = t.Name()
+			}
+			return recordSkip(opts.ResultDir, skipped(w, ep.Info, skip.Reason, opts, start), err)
+		}
+		return nil, err
 	}
 	defer func() {
 		if terr := t.Teardown(context.WithoutCancel(ctx)); terr != nil && err == nil {
@@ -186,36 +195,72 @@ func newRun(w Workload, ep Endpoint, opts RunOptions) *run {
 	r.window = [3]*hdrhistogram.Histogram{newHistogram(publishLatencyMaxMicros), newHistogram(publishLatencyMaxMicros), newHistogram(endToEndLatencyMaxMicros)}
 	r.aggregate = [3]*hdrhistogram.Histogram{newHistogram(publishLatencyMaxMicros), newHistogram(publishLatencyMaxMicros), newHistogram(endToEndLatencyMaxMicros)}
 	r.result = newResult(w, ep.Info.Name)
-	r.result.Setup = Setup{
-		Target:                ep.Info,
-		Workload:              w.withoutOverrides(),
-		TestDurationSeconds:   w.TestDuration().Seconds(),
-		WarmupDurationSeconds: w.WarmupDuration().Seconds(),
-		WindowSeconds:         opts.Window.Seconds(),
-		ClientConfigs:         clientConfigs(w.Driver, r.mode),
-		BrokerConfigs:         map[string]string{},
-		TopicConfigs:          map[string]string{},
-		Versions:              Versions(),
-		Machine:               ReadMachine(),
-		Histogram:             HistogramDescription,
-		EndToEnd:              endToEndDescription,
-		Seed:                  opts.Seed,
-		StartTime:             r.epoch.UTC(),
-		Sweep:                 opts.Sweep,
-	}
-	for k, v := range ep.Info.BrokerConfigs { //gregor:unordered-ok copying a map
-		r.result.Setup.BrokerConfigs[k] = v
-	}
-	for k, v := range w.Driver.TopicConfigs { //gregor:unordered-ok copying a map
-		r.result.Setup.TopicConfigs[k] = v
-	}
-	for k, v := range ep.Info.Versions { //gregor:unordered-ok copying a map
-		r.result.Setup.Versions[k] = v
-	}
+	r.result.Setup = newSetup(w, ep.Info, opts, r.mode, r.epoch)
+	r.result.Setup.Histogram = HistogramDescription
+	r.result.Setup.EndToEnd = endToEndDescription
 	if r.mode != w.Driver.ConsumerMode {
 		r.note("the target serves no consumer groups: consumers use direct assignment")
 	}
 	return r
+}
+
+// newSetup is the setup a run knows before it measures anything: the
+// target, the workload and its settings, versions and the machine.
+func newSetup(w Workload, info TargetInfo, opts RunOptions, mode ConsumerMode, start time.Time) Setup {
+	s := Setup{
+		Target:                info,
+		Workload:              w.withoutOverrides(),
+		TestDurationSeconds:   w.TestDuration().Seconds(),
+		WarmupDurationSeconds: w.WarmupDuration().Seconds(),
+		WindowSeconds:         opts.Window.Seconds(),
+		ClientConfigs:         clientConfigs(w.Driver, mode),
+		BrokerConfigs:         maps.Clone(info.BrokerConfigs),
+		TopicConfigs:          maps.Clone(w.Driver.TopicConfigs),
+		Versions:              Versions(),
+		Machine:               ReadMachine(),
+		Seed:                  opts.Seed,
+		StartTime:             start.UTC(),
+		Sweep:                 opts.Sweep,
+	}
+	// Empty maps, not null, as in every other result.
+	if s.BrokerConfigs == nil {
+		s.BrokerConfigs = map[string]string{}
+	}
+	if s.TopicConfigs == nil {
+		s.TopicConfigs = map[string]string{}
+	}
+	maps.Copy(s.Versions, info.Versions)
+	return s
+}
+
+// skipped is the result of a run whose target was skipped (reason, a
+// SkipError's) after trying from start: the setup known so far, with
+// what the target said of itself, and no measurements.
+func skipped(w Workload, info TargetInfo, reason string, opts RunOptions, start time.Time) *Result {
+	mode := w.Driver.ConsumerMode
+	if info.NoConsumerGroups {
+		mode = ConsumerAssign
+	}
+	res := newResult(w, info.Name)
+	res.Setup = newSetup(w, info, opts.withDefaults(), mode, start)
+	res.Setup.EndTime = time.Now().UTC()
+	res.Setup.Seed = 0 // nothing was drawn
+	res.Skipped = reason
+	return res
+}
+
+// recordSkip writes a skipped run's result to dir (if given), so that a
+// report lists the target as skipped rather than silently leaving it
+// out, and returns it with skipErr; if the result cannot be written, the
+// run failed.
+func recordSkip(dir string, res *Result, skipErr error) (*Result, error) {
+	if dir == "" {
+		return res, skipErr
+	}
+	if _, err := WriteResult(dir, res); err != nil {
+		return res, fmt.Errorf("target %s skipped (%s), and recording the skip failed: %w", res.Driver, res.Skipped, err)
+	}
+	return res, skipErr
 }
 
 // now is the run's monotonic clock.

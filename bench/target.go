@@ -22,7 +22,9 @@ type Target interface {
 	// Setup starts the target and returns how to reach it and what it is.
 	// It is called once before the runs against the target. A target that
 	// cannot run on this machine (no Docker engine, an image that cannot
-	// be had) returns a *SkipError saying why.
+	// be had) returns a *SkipError saying why, with an Endpoint whose Info
+	// says what it knows of itself so far: the skipped run's result
+	// records it, so a report can still state what was not measured.
 	Setup(ctx context.Context) (Endpoint, error)
 	// Teardown stops what Setup started. It is safe to call after a failed
 	// or missing Setup, and more than once.

@@ -67,3 +67,49 @@ func TestResponseGate(t *testing.T) {
 	after := t0.Add(1600 * time.Millisecond)
 	assert.Equal(t, after.Add(20*time.Millisecond), g.releaseAt(produceKey, after, after))
 }
+
+// skippingTarget cannot run here: Setup returns a SkipError with what it
+// knows of itself.
+type skippingTarget struct{ tornDown bool }
+
+func (s *skippingTarget) Name() string { return "docker-thing" }
+
+func (s *skippingTarget) Setup(context.Context) (Endpoint, error) {
+	info := TargetInfo{Description: "a thing in Docker", Brokers: 1, Durability: Durability{Fsync: "none"}}
+	return Endpoint{Info: info}, Skip("no Docker engine: %s", "socket missing")
+}
+
+func (s *skippingTarget) Teardown(context.Context) error { s.tornDown = true; return nil }
+
+// A skipped target's run writes a result recording the skip, with the
+// target's own description and no measurements, and returns the skip.
+func TestRunTargetSkipped(t *testing.T) {
+	w, _ := WorkloadByID("1-topic-1-partition-1kb")
+	dir := t.TempDir()
+	tg := &skippingTarget{}
+	res, err := RunTarget(context.Background(), w, tg, RunOptions{ResultDir: dir})
+	var skip *SkipError
+	require.ErrorAs(t, err, &skip)
+	assert.True(t, tg.tornDown)
+	require.NotNil(t, res)
+
+	got, err := ReadResults(dir)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	r := got[0]
+	assert.Equal(t, "no Docker engine: socket missing", r.Skipped)
+	assert.Equal(t, "docker-thing", r.Driver)
+	assert.Equal(t, "docker-thing", r.Setup.Target.Name, "named after the target when its info is not")
+	assert.Equal(t, "a thing in Docker", r.Setup.Target.Description)
+	assert.Equal(t, "none", r.Setup.Target.Durability.Fsync)
+	assert.Equal(t, w.ID, r.Setup.Workload.ID)
+	assert.False(t, r.Setup.StartTime.IsZero())
+	assert.False(t, r.Complete)
+	assert.Empty(t, r.PublishRate)
+	assert.Nil(t, r.Setup.PhysicalLimits, "nothing measured")
+	assert.Equal(t, res.FileName(), r.FileName())
+
+	// Without a directory nothing is written, and the skip is returned.
+	_, err = RunTarget(context.Background(), w, &skippingTarget{}, RunOptions{})
+	require.ErrorAs(t, err, &skip)
+}

@@ -147,48 +147,75 @@ func (b *benchSet) index(target string) int {
 	return i
 }
 
-// runsOf returns the runs of one workload.
-func (b *benchSet) runsOf(workload string) []run {
+// measuredOf returns the runs of one workload that measured something:
+// a skipped run has nothing to chart.
+func (b *benchSet) measuredOf(workload string) []run {
 	var out []run
 	for _, rn := range b.runs {
-		if rn.workload == workload {
+		if rn.workload == workload && !rn.skipped() {
 			out = append(out, rn)
 		}
 	}
 	return out
 }
 
+// skipped: the target could not run on the machine (bench.SkipError).
+func (rn run) skipped() bool { return rn.r.Skipped != "" }
+
 func (b *benchSet) intro(d *document) {
 	d.para("%d results: %d workloads (%s) against %d targets (%s).",
 		len(b.runs), len(b.workloads), strings.Join(b.workloads, ", "), len(b.targets), strings.Join(b.targets, ", "))
+	if skips := b.skips(); len(skips) > 0 {
+		d.para("Skipped, not measured (the machine could not run them; never replaced by another target): %s. "+
+			"They are in the setup and summary tables, not in the ratios or charts.", strings.Join(skips, "; "))
+	}
 	d.para("Units: MB = 10⁶ bytes of payload (record headers and keys not counted); rates are means over the measured " +
 		"windows (warm-up excluded); publish and end-to-end latencies in ms, publish delay (actual − intended send " +
 		"time: the coordinated-omission measure) in µs.")
-	var fsyncs []string
+	// Only measured targets: the warning is about comparing throughputs.
+	var fsyncs, each []string
 	for _, t := range b.targets {
-		f := fsyncOf(b.firstOf(t))
+		r := b.firstOf(t)
+		if r == nil {
+			continue
+		}
+		f := fsyncOf(r)
 		if !slices.Contains(fsyncs, f) {
 			fsyncs = append(fsyncs, f)
 		}
+		each = append(each, fmt.Sprintf("%s: fsync %s", t, f))
 	}
 	if len(fsyncs) > 1 {
-		var each []string
-		for _, t := range b.targets {
-			each = append(each, fmt.Sprintf("%s: fsync %s", t, fsyncOf(b.firstOf(t))))
-		}
 		d.para("The targets differ in durability (%s): their throughputs are not those of peers. See the setup tables.",
 			strings.Join(each, "; "))
 	}
 }
 
-// firstOf is the target's first run's result.
+// firstOf is the target's first measured run's result; nil if every run
+// of it was skipped.
 func (b *benchSet) firstOf(target string) *bench.Result {
 	for _, rn := range b.runs {
-		if rn.target == target {
+		if rn.target == target && !rn.skipped() {
 			return rn.r
 		}
 	}
 	return nil
+}
+
+// skips lists the skipped runs as "target (workload): skipped: reason",
+// once each.
+func (b *benchSet) skips() []string {
+	var out []string
+	for _, rn := range b.runs {
+		if !rn.skipped() {
+			continue
+		}
+		s := fmt.Sprintf("%s (%s): skipped: %s", rn.target, rn.workload, rn.r.Skipped)
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func fsyncOf(r *bench.Result) string {

@@ -36,11 +36,16 @@ var quantileCharts = []quantileCurve{
 }
 
 // chartSections adds, per workload, the time series, the quantile curves
-// and, if the workload was swept over rates, the sweep.
+// and, if the workload was swept over rates, the sweep, from the runs
+// that measured something (a skipped run would draw a line at zero).
 func (b *benchSet) chartSections(d *document) error {
 	for _, wl := range b.workloads {
-		runs := b.runsOf(wl)
+		runs := b.measuredOf(wl)
 		d.h2("Workload " + wl)
+		if len(runs) == 0 {
+			d.para("Every run of this workload was skipped: nothing to chart.")
+			continue
+		}
 		d.h3("Time series")
 		for _, ts := range timeSeriesCharts {
 			if err := addChart(d, wl+" "+ts.name, b.timeSeriesChart(wl, runs, ts),

@@ -20,6 +20,7 @@ type setupRow struct {
 }
 
 var setupRows = []setupRow{
+	{"status", func(r *bench.Result) string { return skippedText(r) }},
 	{"description", func(r *bench.Result) string { return r.Setup.Target.Description }},
 	{"brokers", func(r *bench.Result) string { return positive(r.Setup.Target.Brokers) }},
 	{"fsync", func(r *bench.Result) string { return fsyncOf(r) }},
@@ -48,7 +49,7 @@ var setupRows = []setupRow{
 		return number(r.Setup.TimerSlackMicros) + " µs (publish delays below it are the harness's own pacing)"
 	}},
 	{"seed", func(r *bench.Result) string {
-		if !hasSetup(r) {
+		if !hasSetup(r) || r.Skipped != "" {
 			return ""
 		}
 		return strconv.FormatUint(r.Setup.Seed, 10)
@@ -233,6 +234,10 @@ func (b *benchSet) summarySection(d *document) {
 		if rn.rate > 0 {
 			target = count(rn.rate)
 		}
+		if rn.skipped() {
+			tab.rows = append(tab.rows, skippedRow(rn, target))
+			continue
+		}
 		tab.rows = append(tab.rows, []string{
 			rn.workload, rn.target, target,
 			count(mean(r.PublishRate, r.WindowSeconds)), megabytes(publishBytes(r)), count(mean(r.ConsumeRate, r.WindowSeconds)),
@@ -246,6 +251,24 @@ func (b *benchSet) summarySection(d *document) {
 		})
 	}
 	d.add(tab)
+}
+
+// skippedRow is a skipped run's summary row: no measurements, its reason
+// as the status.
+func skippedRow(rn run, target string) []string {
+	row := []string{rn.workload, rn.target, target}
+	for len(row) < len(summaryHeader)-1 {
+		row = append(row, "—")
+	}
+	return append(row, skippedText(rn.r))
+}
+
+// skippedText is "skipped: REASON" for a skipped run, else "".
+func skippedText(r *bench.Result) string {
+	if r.Skipped == "" {
+		return ""
+	}
+	return "skipped: " + r.Skipped
 }
 
 // publishBytes is the mean payload bytes per second published; OMB's own
@@ -306,6 +329,9 @@ func (b *benchSet) limitsSection(d *document) {
 	tab := table{header: []string{"workload", "target", "publish MB/s", "consume MB/s",
 		"loopback TCP MB/s", "publish / loopback", "disk write+fsync MB/s", "publish / disk"}}
 	for _, rn := range b.runs {
+		if rn.skipped() {
+			continue // nothing measured: no ratio, not a zero one
+		}
 		pub := publishBytes(rn.r)
 		row := []string{rn.workload, rn.label, megabytes(pub), megabytes(consumeBytes(rn.r))}
 		l := rn.r.Setup.PhysicalLimits

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -144,4 +145,48 @@ func TestBenchReportSweepSteps(t *testing.T) {
 	kfakeOnly := newBenchSet(sweepResults()[3:])
 	_, ok = kfakeOnly.sweepChart(kfakeOnly.workloads[0], kfakeOnly.runs)
 	assert.False(t, ok, "a max-rate run and one fixed rate are not a sweep")
+}
+
+// skippedKafka is a kafka run skipped for a missing image, as gregor bench
+// records it: the setup the target knew of itself, no measurements.
+func skippedKafka() *bench.Result {
+	r := &bench.Result{Workload: "1-topic-16-partitions-1kb", Driver: "kafka", MessageSize: 1024, Topics: 1, Partitions: 16,
+		Skipped: "image confluentinc/confluent-local:7.5.0 not available: no registry"}
+	r.Setup = bench.Setup{
+		Target: bench.TargetInfo{Name: "kafka", Description: "Apache Kafka in a container", Brokers: 1,
+			Durability: bench.Durability{Fsync: "never on the ack path", Persistent: true}},
+		Workload:  bench.Workload{Name: r.Workload, ProducerRate: 10_000, MessageSize: 1024, Topics: 1, PartitionsPerTopic: 16},
+		StartTime: time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC),
+		EndTime:   time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC),
+	}
+	return r
+}
+
+// A skipped target is in the setup and summary tables as "skipped:
+// reason", with the durability it declared, and in no ratio or chart.
+func TestBenchReportSkipped(t *testing.T) {
+	results := append(twoTargets(), skippedKafka())
+	var out bytes.Buffer
+	require.NoError(t, BenchReport(results, &out, Options{Format: HTML}))
+	html := out.String()
+	const skip = "skipped: image confluentinc/confluent-local:7.5.0 not available: no registry"
+	containsAll(t, html, "<h3>Target kafka</h3>", "<td>status</td><td>"+skip+"</td>", "<td>fsync</td><td>never on the ack path</td>",
+		"<td>kafka</td><td class=\"n\">10,000</td><td class=\"n\">—</td>", "<td>"+skip+"</td></tr>",
+		"Skipped, not measured (the machine could not run them; never replaced by another target): kafka (1-topic-16-partitions-1kb): "+skip)
+	assert.NotContains(t, html, "kafka: fsync", "the durability comparison is of measured targets")
+	limits := html[strings.Index(html, "<h2>Throughput against physical limits</h2>"):strings.Index(html, "<h2>Workload ")]
+	assert.NotContains(t, limits, "<td>kafka</td>", "no ratio for a target that did not run")
+
+	imgs := embeddedImages(t, html)
+	require.Len(t, imgs, 9, "the same charts as without the skipped run")
+	b := newBenchSet(results)
+	for _, img := range imgs[:8] {
+		assert.Zero(t, colored(img, paletteColor(b.index("kafka"))), "no line for the skipped target")
+	}
+	assert.Greater(t, colored(imgs[0], paletteColor(b.index("kfake"))), 300)
+
+	out.Reset()
+	require.NoError(t, BenchReport([]*bench.Result{skippedKafka()}, &out, Options{Format: HTML}))
+	containsAll(t, out.String(), "Every run of this workload was skipped: nothing to chart.", "<td>status</td><td>"+skip+"</td>")
+	assert.Empty(t, embeddedImages(t, out.String()))
 }

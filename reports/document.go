@@ -88,7 +88,7 @@ const htmlStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-seri
 h1{font-size:1.6em}h2{font-size:1.3em;margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.1em;margin-top:1.5em}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:.85em}
 th,td{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left}
-th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}td:last-child:not(.n){overflow-wrap:anywhere}
 figure{margin:1em 0}figcaption{font-size:.85em;color:#555;max-width:900px}img{max-width:100%}
 pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:.8em;white-space:pre-wrap;word-break:break-all}`
 

@@ -39,6 +39,9 @@ type simResult struct {
 	Problem      string       `json:"problem"`
 	Check        string       `json:"check"`
 	Replay       string       `json:"replay"`
+	// SafetyStartNs is when the safety phase began, on the history's
+	// clock; 0 in directories written before gregor sim recorded it.
+	SafetyStartNs int64 `json:"safety_start_ns"`
 }
 
 type simAnomaly struct {

@@ -185,11 +185,11 @@ type faultPlan struct {
 	windows []faultWindow // seconds from the safety phase's start
 	lanes   []string      // networkLane first if used, then nodes by name
 	// startS is the safety phase's start in simulated seconds since the
-	// run began, taken as the history's first call (placed: there was
-	// one; else 0); boundS bounds how much later than the phase's start
-	// that call came.
+	// run began: recorded (exact), else taken as the history's first call
+	// (placed: there was one; else 0), and then boundS bounds how much
+	// later than the phase's start that call came (0 when exact).
 	startS, boundS float64
-	placed         bool
+	placed, exact  bool
 	// safetyS is the phase's length (the heal-all); endS the run's end,
 	// both from the phase's start.
 	safetyS, endS float64
@@ -198,12 +198,13 @@ type faultPlan struct {
 	healed bool
 }
 
-// readFaultPlan reads the seed's schedule and places it. The directory
-// records the steps' times from the safety phase's start but not when
-// that phase began, so the first call of the history stands in for it:
-// producers and consumers start at a random point of their first
-// interval, so it is late by less than 1/records_per_second (or
-// poll_every). A plan with no steps is not an error.
+// readFaultPlan reads the seed's schedule and places it. The steps are
+// timed from the safety phase's start, which result.json records
+// (safety_start_ns). Older directories do not, and then the first call of
+// the history stands in for it: producers and consumers start at a random
+// point of their first interval, so it is late by less than
+// 1/records_per_second (or poll_every). A plan with no steps is not an
+// error.
 func readFaultPlan(s simSeed, calls []history.Call) (faultPlan, error) {
 	sc, err := readSimScenario(filepath.Join(s.dir, "scenario.yaml"))
 	if err != nil {
@@ -214,6 +215,9 @@ func readFaultPlan(s simSeed, calls []history.Call) (faultPlan, error) {
 		return faultPlan{}, fmt.Errorf("scenario.yaml: safety %q is not a duration", sc.Safety)
 	}
 	pl := faultPlan{safetyS: safety.Seconds(), startS: firstCallS(calls), placed: len(calls) > 0, boundS: firstCallBound(sc)}
+	if ns := s.result.SafetyStartNs; ns > 0 {
+		pl.startS, pl.placed, pl.exact, pl.boundS = float64(ns)/1e9, true, true, 0
+	}
 	// Node names get indexes as they first appear: the report needs
 	// them back, not the cluster's numbering.
 	pl.sched, err = faults.ParseSchedule(sc.Schedule, func(n string) (int, bool) {
@@ -383,6 +387,10 @@ func (pl faultPlan) stepTable() table {
 // placement says how the schedule's times were put on the history's
 // clock, and how far off they can be.
 func (pl faultPlan) placement() string {
+	if pl.exact {
+		return fmt.Sprintf("The schedule's steps are timed from the safety phase's start, at %.3f s of simulated time "+
+			"(recorded by gregor sim): steps and windows are drawn where they happened.", pl.startS)
+	}
 	if !pl.placed {
 		return "The schedule's steps, timed from the safety phase's start (the history has no calls to place them by)."
 	}

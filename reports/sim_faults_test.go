@@ -146,3 +146,20 @@ func TestSimReportFaultsRunStoppedEarly(t *testing.T) {
 	assert.Greater(t, colored(imgs[1], overWhite(familyColor("crash", shadeAlpha))), 1000, "the crash, cut at the run's end")
 	assert.Zero(t, colored(imgs[1], overWhite(familyColor("pause", shadeAlpha))), "the pause never happened")
 }
+
+// A result.json that records the safety phase's start places the steps
+// there, not at the history's first call.
+func TestSimReportFaultsRecordedStart(t *testing.T) {
+	dir := simDirWithFaults(t)
+	path := filepath.Join(dir, "seed-7", "result.json")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, bytes.Replace(data, []byte(`"seed":7,`), []byte(`"safety_start_ns":80000000,"seed":7,`), 1), 0o644))
+	var out bytes.Buffer
+	require.NoError(t, SimReport(dir, &out, Options{Format: HTML}))
+	html := out.String()
+	containsAll(t, html, "at 0.080 s of simulated time (recorded by gregor sim)",
+		"<td class=\"n\">1.580</td><td>1.5s crash b0</td>", "<td class=\"n\">5.080</td><td>5s heal all (the safety phase ends)</td>")
+	assert.NotContains(t, html, "stands in for it")
+	assert.Len(t, embeddedImages(t, html), 2, "the timeline, then the scatter")
+}

@@ -55,7 +55,8 @@ Targets:
                                  one broker, no fsync, a development configuration
 A target this machine cannot run (no Docker engine, an image neither here nor
 pullable) is reported as "skipped: REASON", is not a failure, and is never
-replaced by another.
+replaced by another; its result file records the skip (what the target is, no
+measurements), and gregor report lists it as skipped.
 
 Sweeps: --sweep runs each (workload, target) at several producer rates, one
 result per rate (named …-rate-N-…), for gregor report's chart of p99 publish
@@ -210,6 +211,9 @@ func benchRun(ctx context.Context, cmd *cobra.Command, f benchFlags, w bench.Wor
 	})
 	if skip := (*bench.SkipError)(nil); errors.As(err, &skip) {
 		fmt.Fprintf(out, "%s: skipped: %s\n", name, skip.Reason)
+		if res != nil {
+			fmt.Fprintf(out, "%s: written %s (the skip, no measurements)\n", name, res.FileName())
+		}
 		return nil, err
 	}
 	if err != nil {

@@ -102,107 +102,141 @@ func alias(id int) string { return "gregor-" + strconv.Itoa(id) }
 
 // Setup makes sure the image is there (building it with scripts/build-image
 // when this runs in a gregor checkout), creates the network, starts the
-// brokers and waits until every one serves.
+// brokers and waits until every one serves. The endpoint's Info is filled
+// in as far as Setup got, for a skipped run's result.
 func (t *containerTarget) Setup(ctx context.Context) (bench.Endpoint, error) {
+	cfg := t.brokerConfigs()
+	ep := bench.Endpoint{Info: t.info(cfg)}
 	cli, engine, err := dockerEngine(ctx)
 	if err != nil {
-		return bench.Endpoint{}, err
+		return ep, err
 	}
 	t.cli = cli
+	ep.Info.Versions["docker engine"] = engine.Version
 	img, err := t.ensureImage(ctx)
 	if err != nil {
-		return bench.Endpoint{}, err
+		return ep, err
 	}
+	describeImage(&ep.Info, t.image, img)
+	if err := t.start(ctx, cfg); err != nil {
+		return ep, err
+	}
+	routes, via, err := t.routes(ctx)
+	if err != nil {
+		return ep, err
+	}
+	ep.Info.Durability.Notes += " and this host's clients reach them " + via
+	for i := 1; i <= t.brokers; i++ {
+		ep.Bootstrap = append(ep.Bootstrap, fmt.Sprintf("%s:%d", alias(i), containerClientPort))
+	}
+	ep.ClientOptions = []kgo.Opt{aliasDialer(routes)}
+	return ep, nil
+}
+
+// brokerConfigs are the settings every broker is started with.
+func (t *containerTarget) brokerConfigs() map[string]string {
+	cfg := map[string]string{"min.insync.replicas": strconv.Itoa(min(2, t.brokers))}
+	if t.fsync {
+		cfg["log.flush.interval.messages"] = "1"
+	}
+	return cfg
+}
+
+// info is what the target is, known before anything runs.
+func (t *containerTarget) info(cfg map[string]string) bench.TargetInfo {
+	fsync := "never on the ack path (Kafka's default: flush.messages unset)"
+	if t.fsync {
+		fsync = "before every acknowledgement (log.flush.interval.messages=1)"
+	}
+	return bench.TargetInfo{
+		Name: t.Name(),
+		Description: fmt.Sprintf("gregor cluster, %d brokers in Docker containers on a Docker network "+
+			"(image %s, FROM scratch; combined mode)", t.brokers, t.image),
+		Brokers: t.brokers,
+		Durability: bench.Durability{Fsync: fsync, Persistent: true, Replicated: t.brokers > 1,
+			Notes: "each broker keeps its data in /data in its container (the container's writable layer, " +
+				"removed at teardown; the disk limit is measured on this host, not there); " +
+				"the brokers advertise their network aliases (gregor-N:9092)"},
+		BrokerConfigs:    cfg,
+		NoConsumerGroups: true,
+		Versions: map[string]string{
+			"gregor image":      t.image,
+			"testcontainers-go": moduleVersion("github.com/testcontainers/testcontainers-go"),
+		},
+	}
+}
+
+// describeImage adds the image's id and labels to info's versions.
+func describeImage(info *bench.TargetInfo, ref string, img image.InspectResponse) {
+	version := img.Config.Labels["org.opencontainers.image.version"]
+	if version == "" {
+		version = "unknown (the image has no version label)"
+	}
+	text := fmt.Sprintf("%s %s", ref, shortID(img.ID))
+	if rev := img.Config.Labels["org.opencontainers.image.revision"]; rev != "" {
+		text += ", revision " + rev
+	}
+	info.Versions["gregor"] = version
+	info.Versions["gregor image"] = text
+}
+
+// start creates the network and the brokers' containers, and waits until
+// every broker serves.
+func (t *containerTarget) start(ctx context.Context, cfg map[string]string) error {
 	labels := map[string]string{containerLabel: t.Name()}
+	var err error
 	if t.net, err = tcnetwork.New(ctx, tcnetwork.WithLabels(labels)); err != nil {
-		return bench.Endpoint{}, fmt.Errorf("creating a Docker network: %w", err)
+		return fmt.Errorf("creating a Docker network: %w", err)
 	}
 	var voters []string
 	for i := 1; i <= t.brokers; i++ {
 		voters = append(voters, fmt.Sprintf("%d@%s:%d", i, alias(i), containerControllerPort))
 	}
-	cfg := map[string]string{"min.insync.replicas": strconv.Itoa(min(2, t.brokers))}
-	if t.fsync {
-		cfg["log.flush.interval.messages"] = "1"
-	}
 	for i := 1; i <= t.brokers; i++ {
-		args := []string{"broker", "--node-id", strconv.Itoa(i),
-			"--listen", fmt.Sprintf("0.0.0.0:%d", containerClientPort),
-			"--controller-listen", fmt.Sprintf("0.0.0.0:%d", containerControllerPort),
-			"--voters", strings.Join(voters, ","),
-			"--advertised", fmt.Sprintf("%s:%d", alias(i), containerClientPort),
-			"--data-dir", "/data"}
-		for _, k := range slices.Sorted(maps.Keys(cfg)) {
-			args = append(args, "--config", k+"="+cfg[k])
-		}
-		ctr, err := testcontainers.Run(ctx, t.image,
-			tcnetwork.WithNetwork([]string{alias(i)}, t.net),
-			testcontainers.WithCmd(args...),
-			testcontainers.WithLabels(labels),
-			// Published on the loopback only, for hosts that do not route
-			// to container IPs.
-			testcontainers.WithExposedPorts(clientPort()),
-			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-				hc.PortBindings = mobynet.PortMap{mobynet.MustParsePort(clientPort()): {{HostIP: netip.MustParseAddr("127.0.0.1")}}}
-			}),
-		)
-		if ctr != nil {
-			t.ctrs = append(t.ctrs, ctr)
-		}
-		if err != nil {
-			return bench.Endpoint{}, fmt.Errorf("starting broker %d's container: %w", i, err)
+		if err := t.startBroker(ctx, i, voters, cfg, labels); err != nil {
+			return err
 		}
 	}
 	deadline := time.Now().Add(containerReadyTimeout)
 	for i, ctr := range t.ctrs {
 		ready := wait.ForLog(`(?m)^listening: `).AsRegexp().WithStartupTimeout(time.Until(deadline))
 		if err := ready.WaitUntilReady(ctx, ctr); err != nil {
-			return bench.Endpoint{}, fmt.Errorf("broker %d did not serve within %s: %w; its last log lines:\n%s",
+			return fmt.Errorf("broker %d did not serve within %s: %w; its last log lines:\n%s",
 				i+1, containerReadyTimeout, err, logTail(ctx, ctr, 20))
 		}
 	}
-	routes, via, err := t.routes(ctx)
+	return nil
+}
+
+// startBroker starts broker id's container on the network.
+func (t *containerTarget) startBroker(ctx context.Context, id int, voters []string, cfg, labels map[string]string) error {
+	args := []string{"broker", "--node-id", strconv.Itoa(id),
+		"--listen", fmt.Sprintf("0.0.0.0:%d", containerClientPort),
+		"--controller-listen", fmt.Sprintf("0.0.0.0:%d", containerControllerPort),
+		"--voters", strings.Join(voters, ","),
+		"--advertised", fmt.Sprintf("%s:%d", alias(id), containerClientPort),
+		"--data-dir", "/data"}
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		args = append(args, "--config", k+"="+cfg[k])
+	}
+	ctr, err := testcontainers.Run(ctx, t.image,
+		tcnetwork.WithNetwork([]string{alias(id)}, t.net),
+		testcontainers.WithCmd(args...),
+		testcontainers.WithLabels(labels),
+		// Published on the loopback only, for hosts that do not route
+		// to container IPs.
+		testcontainers.WithExposedPorts(clientPort()),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.PortBindings = mobynet.PortMap{mobynet.MustParsePort(clientPort()): {{HostIP: netip.MustParseAddr("127.0.0.1")}}}
+		}),
+	)
+	if ctr != nil {
+		t.ctrs = append(t.ctrs, ctr) // removed by Teardown even if it failed to start
+	}
 	if err != nil {
-		return bench.Endpoint{}, err
+		return fmt.Errorf("starting broker %d's container: %w", id, err)
 	}
-	var bootstrap []string
-	for i := 1; i <= t.brokers; i++ {
-		bootstrap = append(bootstrap, fmt.Sprintf("%s:%d", alias(i), containerClientPort))
-	}
-	fsync := "never on the ack path (Kafka's default: flush.messages unset)"
-	if t.fsync {
-		fsync = "before every acknowledgement (log.flush.interval.messages=1)"
-	}
-	gregorVersion := img.Config.Labels["org.opencontainers.image.version"]
-	if gregorVersion == "" {
-		gregorVersion = "unknown (the image has no version label)"
-	}
-	imageText := fmt.Sprintf("%s %s", t.image, shortID(img.ID))
-	if rev := img.Config.Labels["org.opencontainers.image.revision"]; rev != "" {
-		imageText += ", revision " + rev
-	}
-	return bench.Endpoint{
-		Bootstrap:     bootstrap,
-		ClientOptions: []kgo.Opt{aliasDialer(routes)},
-		Info: bench.TargetInfo{
-			Name: t.Name(),
-			Description: fmt.Sprintf("gregor cluster, %d brokers in Docker containers on a Docker network "+
-				"(image %s, FROM scratch; combined mode)", t.brokers, t.image),
-			Brokers: t.brokers,
-			Durability: bench.Durability{Fsync: fsync, Persistent: true, Replicated: t.brokers > 1,
-				Notes: "each broker keeps its data in /data in its container (the container's writable layer, " +
-					"removed at teardown; the disk limit is measured on this host, not there); " +
-					"the brokers advertise their network aliases (gregor-N:9092) and this host's clients reach them " + via},
-			BrokerConfigs:    cfg,
-			NoConsumerGroups: true,
-			Versions: map[string]string{
-				"gregor":            gregorVersion,
-				"gregor image":      imageText,
-				"docker engine":     engine.Version,
-				"testcontainers-go": moduleVersion("github.com/testcontainers/testcontainers-go"),
-			},
-		},
-	}, nil
+	return nil
 }
 
 func clientPort() string { return strconv.Itoa(containerClientPort) + "/tcp" }

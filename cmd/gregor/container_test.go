@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,8 +102,9 @@ func TestBenchGregorContainer(t *testing.T) {
 
 // TestBenchKafkaSkipped asks for the Kafka target with an image tag that
 // exists nowhere: the run is reported as skipped with the reason (or, with
-// no Docker engine, skipped for that), writes no result, and is not a
-// failure. It needs neither Docker nor a registry.
+// no Docker engine, skipped for that), is not a failure, and writes a
+// result recording the skip (what the target is, no measurements), which
+// gregor report shows as skipped. It needs neither Docker nor a registry.
 func TestBenchKafkaSkipped(t *testing.T) {
 	bin := gregorBinary(t)
 	const img = "confluentinc/confluent-local:7.5.0-gregor-test-missing"
@@ -110,11 +112,32 @@ func TestBenchKafkaSkipped(t *testing.T) {
 	start := time.Now()
 	got, err := exec.Command(bin, benchArgs(t, "kafka:image="+img, out)...).CombinedOutput()
 	require.NoError(t, err, "a skipped target is not a failure:\n%s", got)
-	require.Regexp(t, `on kafka:image=\S+: skipped: (image `+img+` not available|no Docker engine): \S`, string(got))
+	reason := regexp.MustCompile(`on kafka:image=\S+: skipped: ((image ` + img + ` not available|no Docker engine): \S.*)`).FindSubmatch(got)
+	require.NotNil(t, reason, "%s", got)
 	require.Less(t, time.Since(start), time.Minute, "a skip is quick")
+
 	results, err := bench.ReadResults(out)
 	require.NoError(t, err)
-	require.Empty(t, results, "a skipped target writes no result")
+	require.Len(t, results, 1, "the skip is recorded")
+	r := results[0]
+	require.Equal(t, string(reason[1]), r.Skipped)
+	require.Contains(t, string(got), "written "+r.FileName())
+	require.False(t, r.Complete)
+	require.Empty(t, r.PublishRate, "no measurements")
+	require.Zero(t, r.Totals.Published)
+	require.Equal(t, "kafka", r.Setup.Target.Name)
+	require.Contains(t, r.Setup.Target.Description, img)
+	require.Contains(t, r.Setup.Target.Durability.Fsync, "never on the ack path")
+	require.Equal(t, "container smoke", r.Setup.Workload.Name)
+
+	report := filepath.Join(out, "report.html")
+	got, err = exec.Command(bin, "report", "--in", out, "--out", report).CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	page, err := os.ReadFile(report)
+	require.NoError(t, err)
+	require.Contains(t, string(page), "<td>status</td><td>skipped: "+html.EscapeString(r.Skipped)+"</td>")
+	require.Contains(t, string(page), "Every run of this workload was skipped: nothing to chart.")
+	require.NotContains(t, string(page), "<img", "nothing charted")
 }
 
 // TestBenchKafka runs the Kafka target when its default image is already in

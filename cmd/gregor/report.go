@@ -22,7 +22,8 @@ func newReportCmd() *cobra.Command {
   - a gregor bench --out directory (result JSON files, OMB's shape): a setup table
     with each target's durability settings, a summary table (MB/s, msg/s,
     p50…p99.99, max), ratios to the physical limits, 10-second time series,
-    quantile curves on a "nines" axis, and throughput-against-latency sweeps;
+    quantile curves on a "nines" axis, and throughput-against-latency sweeps
+    (a skipped target is listed as "skipped: REASON", not charted);
   - a gregor sim --out directory (seed-N/ subdirectories): verdicts per seed,
     anomalies with their witnesses, each failing seed's fault schedule as a table
     and a timeline (which faults were active when, on the network and each

@@ -56,7 +56,7 @@ func TestReportSimFaults(t *testing.T) {
 
 	html, figures := renderSimReport(t, simOut)
 	for _, want := range []string{"<h3>Faults</h3>", "2.5s crash b0", "6s clog b0&gt;b2 1s", "7s stop b0", "8s heal all (the safety phase ends)",
-		"Fault windows are shaded behind the points"} {
+		"Fault windows are shaded behind the points", "(recorded by gregor sim): steps and windows are drawn where they happened"} {
 		assert.Contains(t, html, want)
 	}
 	require.Contains(t, figures, "seed-5-faults", "the fault timeline")

@@ -147,6 +147,10 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	if err != nil {
 		return err
 	}
+	if !f.seedGiven { // the scenario's seed runs: say which
+		first = build(first, false).Seed
+		last = first
+	}
 	out := cmd.OutOrStdout()
 	if !f.json {
 		fmt.Fprintf(out, "gregor sim: %s\n", describeRun(f, first, last))
@@ -374,7 +378,7 @@ func runSeed(f simFlags, o simcluster.Options) seedResult {
 	}
 	res.wall = time.Since(start)
 	if res.verdict != string(simcluster.Pass) && f.outDir != "" {
-		if err := keepRun(f.outDir, res, f.plant); err != nil {
+		if err := keepRun(f, res); err != nil {
 			res.problem += fmt.Sprintf("\n  (keeping the run in %s failed: %v)", f.outDir, err)
 		}
 	}
@@ -464,15 +468,21 @@ func anomalies(r seedResult) []anomalyJSON {
 }
 
 func printJSON(out io.Writer, f simFlags, r seedResult) {
+	as := anomalies(r)
+	if as == nil {
+		as = []anomalyJSON{} // [], not null
+	}
 	v := map[string]any{
 		"seed": r.Seed, "verdict": r.verdict, "trace_hash": fmt.Sprintf("%016x", r.TraceHash),
-		"anomalies": anomalies(r), "sim_seconds": r.SimTime.Seconds(), "wall_seconds": r.wall.Seconds(),
+		"anomalies": as, "sim_seconds": r.SimTime.Seconds(), "wall_seconds": r.wall.Seconds(),
 		"events": r.Events, "ops": r.Ops(), "faults": len(r.Faults), "options": r.Options,
 		"acked": r.Outcomes.Acked, "failed": r.Outcomes.Failed, "ambiguous": r.Outcomes.Ambiguous, "abandoned": r.Outcomes.Abandoned,
 		"elections": r.Elections, "linearizable": r.Linearizable,
 	}
-	if v["anomalies"] == nil {
-		v["anomalies"] = []anomalyJSON{}
+	if r.SafetyStart > 0 {
+		// The fault schedule's steps are timed from here; in ns, the
+		// history's clock, so a report places them exactly.
+		v["safety_start_ns"] = r.SafetyStart.Nanoseconds()
 	}
 	if r.verdict != string(simcluster.Pass) {
 		v["problem"] = r.problem

@@ -17,16 +17,17 @@ import (
 	"github.com/gregor-dst/gregor/internal/simcluster"
 )
 
-// keepRun writes a failed run to DIR/seed-N/: the result line (as --json
-// prints it), the history (JSON lines), the scenario that replays it, and
-// Porcupine's visualization of each partition with an anomaly.
-func keepRun(dir string, r seedResult, plant string) error {
-	d := filepath.Join(dir, fmt.Sprintf("seed-%d", r.Seed))
+// keepRun writes a failed run to f.outDir/seed-N/: the result line (as
+// --json prints it, its replay command from the run's flags), the history
+// (JSON lines), the scenario that replays it, and Porcupine's
+// visualization of each partition with an anomaly.
+func keepRun(f simFlags, r seedResult) error {
+	d := filepath.Join(f.outDir, fmt.Sprintf("seed-%d", r.Seed))
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return err
 	}
 	var line bytes.Buffer
-	printJSON(&line, simFlags{}, r)
+	printJSON(&line, f, r)
 	if err := os.WriteFile(filepath.Join(d, "result.json"), line.Bytes(), 0o644); err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func keepRun(dir string, r seedResult, plant string) error {
 		return err
 	}
 	sc := simcluster.ScenarioOf(r.opts, &r.Schedule)
-	sc.Plant = plant
+	sc.Plant = f.plant
 	sc.Expect = &simcluster.Expectation{Verdict: r.verdict, Check: r.Check(), TraceHash: fmt.Sprintf("%016x", r.TraceHash)}
 	if err := simcluster.WriteScenario(filepath.Join(d, "scenario.yaml"), sc); err != nil {
 		return err
