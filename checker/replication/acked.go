@@ -82,6 +82,7 @@ func (m *Monitor) addAck(p *partTrack, w *ackedWrite, out []Violation) []Violati
 	i := sort.Search(len(a), func(i int) bool { return a[i].last >= w.offset })
 	if i == len(a) || a[i].offset > w.last {
 		p.acked = slices.Insert(a, i, w)
+		p.ackFrom = min(p.ackFrom, i)
 		return out
 	}
 	if a[i].offset == w.offset && a[i].last == w.last && a[i].crc == w.crc {
@@ -111,6 +112,7 @@ func (m *Monitor) checkAckedPresent(g *group, out []Violation) []Violation {
 		n++
 	}
 	p.acked = slices.Delete(p.acked, 0, n)
+	p.ackFrom = max(p.ackFrom-n, 0)
 	for len(p.acked) > 0 {
 		w := p.acked[len(p.acked)-1]
 		if w.last < l.ps.LEO {
@@ -119,6 +121,7 @@ func (m *Monitor) checkAckedPresent(g *group, out []Violation) []Violation {
 		out = m.lostAck(g, w, l, fmt.Sprintf("its log ends at LEO %d", l.ps.LEO), out)
 		p.acked = p.acked[:len(p.acked)-1]
 	}
+	p.ackFrom = min(p.ackFrom, len(p.acked))
 	return out
 }
 
@@ -130,10 +133,17 @@ func (m *Monitor) checkAckedContents(g *group, out []Violation) []Violation {
 	if l == nil || l.view.Batches == nil || !p.ackLeaderSet {
 		return out
 	}
-	i := slices.IndexFunc(p.acked, func(w *ackedWrite) bool { return !w.verified })
-	if i < 0 {
-		return out
+	if i := p.firstUnverified(); i < len(p.acked) {
+		out = m.verifyAcks(g, l, i, out)
 	}
+	return out
+}
+
+// verifyAcks walks leader l's log from the i-th write on (apart from
+// checkAckedContents, whose every call would otherwise pay for the
+// closure's captures).
+func (m *Monitor) verifyAcks(g *group, l *replica, i int, out []Violation) []Violation {
+	p := g.p
 	var lost []*ackedWrite
 	var found []string
 	err := l.view.Batches(g.key.topic, g.key.part, p.acked[i].offset, func(b broker.BatchInfo) bool {
@@ -147,7 +157,7 @@ func (m *Monitor) checkAckedContents(g *group, out []Violation) []Violation {
 				w.verified = true
 				continue
 			}
-			w.gone = true
+			w.gone, p.anyGone = true, true
 			lost = append(lost, w)
 			found = append(found, "it holds "+batch(b)+" there")
 		}
@@ -159,8 +169,26 @@ func (m *Monitor) checkAckedContents(g *group, out []Violation) []Violation {
 	for j, w := range lost {
 		out = m.lostAck(g, w, l, found[j], out)
 	}
-	p.acked = slices.DeleteFunc(p.acked, func(w *ackedWrite) bool { return w.gone })
+	if p.anyGone {
+		p.acked = slices.DeleteFunc(p.acked, func(w *ackedWrite) bool { return w.gone })
+		// A write marked gone by a walk that failed, and verified by a
+		// later one, may have gone from below ackFrom.
+		p.anyGone, p.ackFrom = false, 0
+	}
 	return out
+}
+
+// firstUnverified is the index of the first unverified write (len(acked)
+// if none), searched from ackFrom, which moves up to it: the verified
+// prefix is not walked again.
+func (p *partTrack) firstUnverified() int {
+	i := slices.IndexFunc(p.acked[p.ackFrom:], func(w *ackedWrite) bool { return !w.verified })
+	if i < 0 {
+		p.ackFrom = len(p.acked)
+	} else {
+		p.ackFrom += i
+	}
+	return p.ackFrom
 }
 
 // lostAck reports an acknowledged write missing from leader l's log, or

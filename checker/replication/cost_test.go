@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -142,5 +143,39 @@ func TestRecreatedTopic(t *testing.T) {
 	c.observe()
 	if len(c.got) > 0 {
 		t.Fatalf("violations: %+v", c.got)
+	}
+}
+
+// TestKeepStateSeesEveryField: a change to any one field of a replica's
+// state reaches the kept copy (keepState skips equal states, so a field
+// its comparison forgot would keep a stale value).
+func TestKeepStateSeesEveryField(t *testing.T) {
+	base := broker.PartitionState{
+		Topic: "a", TopicID: [16]byte{1}, Partition: 1, Leader: 1, LeaderEpoch: 1, PartitionEpoch: 1,
+		Replicas: []int32{1}, ISR: []int32{1}, LogStart: 1, HW: 1, LEO: 1, Flushed: 1,
+		Epochs: []broker.EpochStart{{Epoch: 1, StartOffset: 1}},
+	}
+	n := reflect.TypeFor[broker.PartitionState]().NumField()
+	for i := range n {
+		ps := base
+		ps.Replicas, ps.ISR, ps.Epochs = slices.Clone(base.Replicas), slices.Clone(base.ISR), slices.Clone(base.Epochs)
+		f := reflect.ValueOf(&ps).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("b")
+		case reflect.Int32, reflect.Int64:
+			f.SetInt(2)
+		case reflect.Array:
+			f.Index(0).SetUint(2)
+		case reflect.Slice:
+			f.Set(reflect.Append(f, f.Index(0)))
+		default:
+			t.Fatalf("field %s: kind %s not covered by this test", reflect.TypeFor[broker.PartitionState]().Field(i).Name, f.Kind())
+		}
+		kept := base
+		keepState(&kept, &ps)
+		if !reflect.DeepEqual(kept, ps) {
+			t.Errorf("field %s: kept %+v after a change to %+v", reflect.TypeFor[broker.PartitionState]().Field(i).Name, kept, ps)
+		}
 	}
 }

@@ -196,6 +196,14 @@ func (m *Monitor) compareCommitted(g *group, r, l *replica, inv string, where is
 	if t.r3Done >= upto {
 		return out
 	}
+	return m.compareRange(g, r, l, upto, inv, where, out)
+}
+
+// compareRange compares r's batches from r3Done to upto with the
+// committed ones (apart from compareCommitted, whose every call would
+// otherwise pay for the closure's captures).
+func (m *Monitor) compareRange(g *group, r, l *replica, upto int64, inv string, where isrSource, out []Violation) []Violation {
+	t := r.t
 	_ = r.view.Batches(g.key.topic, g.key.part, t.r3Done, func(b broker.BatchInfo) bool {
 		if b.BaseOffset >= upto {
 			return false

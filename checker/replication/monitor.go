@@ -132,30 +132,47 @@ type Monitor struct {
 	img  *meta.Image
 	allw Allowances
 
-	nodes    map[int32]*nodeTrack
-	nodeIDs  []int32 // sorted keys of nodes
-	replicas map[replicaKey]*replicaTrack
-	parts    map[tpKey]*partTrack
-	names    map[nameKey]tpKey // the latest topic id of each name
-	unbound  []*ackedWrite     // acks for partitions not yet observed
+	nodes   map[int32]*nodeTrack
+	nodeIDs []int32 // sorted keys of nodes
+	// imageParts: the partitions of the image's records (see imagePart).
+	imageParts map[*meta.Partition]*partTrack
+	replicas   map[replicaKey]*replicaTrack
+	parts      map[tpKey]*partTrack
+	names      map[nameKey]tpKey // the latest topic id of each name
+	unbound    []*ackedWrite     // acks for partitions not yet observed
 
 	pending  []Violation // found by Acked, returned by the next Observe
 	reported map[string]bool
 	losses   []Loss
 	lossSeen map[string]bool
 	infos    []Violation
+
+	scratch scratch
+}
+
+// scratch is memory one observation uses and the next reuses: Observe
+// runs after nearly every simulated event, where allocating per call
+// costs more than the checks.
+type scratch struct {
+	views   []*NodeView  // up nodes by id
+	tracks  []*nodeTrack // views' tracks
+	reps    []replica    // the replicas of this observation
+	touched []*group     // partitions in this observation, as met
+	groups  []*group     // partitions by key (the last sort)
+	scan    []*replica   // a partition's replicas, leader first
 }
 
 // New returns a monitor with no history.
 func New(cfg Config) *Monitor {
 	return &Monitor{
-		cfg:      cfg,
-		nodes:    map[int32]*nodeTrack{},
-		replicas: map[replicaKey]*replicaTrack{},
-		parts:    map[tpKey]*partTrack{},
-		names:    map[nameKey]tpKey{},
-		reported: map[string]bool{},
-		lossSeen: map[string]bool{},
+		cfg:        cfg,
+		nodes:      map[int32]*nodeTrack{},
+		replicas:   map[replicaKey]*replicaTrack{},
+		parts:      map[tpKey]*partTrack{},
+		names:      map[nameKey]tpKey{},
+		imageParts: map[*meta.Partition]*partTrack{},
+		reported:   map[string]bool{},
+		lossSeen:   map[string]bool{},
 	}
 }
 
@@ -243,7 +260,8 @@ func (m *Monitor) cheapChecks(g *group, out []Violation) []Violation {
 // history (R1 stamps, R2 links, R9 committed offsets), the ISR members'
 // committed ranges (R3) and the acknowledged writes (R6).
 func (m *Monitor) logChecks(g *group, out []Violation) []Violation {
-	for _, r := range g.scanOrder() {
+	m.scratch.scan = g.scanOrder(m.scratch.scan[:0])
+	for _, r := range m.scratch.scan {
 		out = m.scanReplica(g, r, out)
 	}
 	out = m.checkIsrContents(g, out)
@@ -255,77 +273,153 @@ func (m *Monitor) logChecks(g *group, out []Violation) []Violation {
 // controller record, and notes restarts.
 func (m *Monitor) group(o Observation) []*group {
 	views := m.trackNodes(o)
-	byKey := map[tpKey]*group{}
-	var keys []tpKey
-	get := func(k tpKey) *group {
-		g := byKey[k]
-		if g == nil {
-			g = &group{key: k, p: m.part(k)}
-			byKey[k] = g
-			keys = append(keys, k)
+	m.scratch.touched = m.scratch.touched[:0]
+	reps := m.replicaSlots(views)
+	for i, v := range views {
+		nt := m.scratch.tracks[i]
+		for j := range v.State.Partitions {
+			ps := &v.State.Partitions[j]
+			t, p := m.lookup(nt, j, v.State.NodeID, ps)
+			g := m.touch(p)
+			r := &reps[0]
+			reps = reps[1:]
+			*r = replica{node: v.State.NodeID, view: v, ps: ps, t: t, gen: nt.gen, restarted: m.incarnation(t, nt)}
+			g.replicas = append(g.replicas, r)
+			m.bindName(p)
 		}
-		return g
 	}
+	m.groupImage()
+	return m.sortGroups()
+}
+
+// replicaSlots sizes the scratch replicas for views; the slice is not
+// grown while it is handed out, so the pointers into it stay valid.
+func (m *Monitor) replicaSlots(views []*NodeView) []replica {
+	n := 0
 	for _, v := range views {
-		nt := m.nodes[v.State.NodeID]
-		for i := range v.State.Partitions {
-			ps := &v.State.Partitions[i]
-			k := tpKey{topic: ps.Topic, id: ps.TopicID, part: ps.Partition}
-			g := get(k)
-			rt, restarted := m.replica(replicaKey{node: v.State.NodeID, tp: k}, nt)
-			g.replicas = append(g.replicas, &replica{node: v.State.NodeID, view: v, ps: ps, t: rt, gen: nt.gen, restarted: restarted})
-			m.names[nameKey{topic: k.topic, part: k.part}] = k
-		}
+		n += len(v.State.Partitions)
 	}
-	if m.img != nil {
-		for _, t := range m.img.SortedTopics() {
-			for _, p := range t.Partitions {
-				g := get(tpKey{topic: t.Name, id: t.ID, part: p.Index})
-				g.image = p
+	if cap(m.scratch.reps) < n {
+		m.scratch.reps = make([]replica, n)
+	}
+	m.scratch.reps = m.scratch.reps[:n]
+	return m.scratch.reps
+}
+
+// touch is p's group in this observation, emptied on its first use.
+func (m *Monitor) touch(p *partTrack) *group {
+	g := &p.cur
+	if g.obs != m.obs {
+		g.obs, g.replicas, g.leadSet = m.obs, g.replicas[:0], false
+		if g.image != nil {
+			g.image, g.imageTopic = nil, ""
+		}
+		m.scratch.touched = append(m.scratch.touched, g)
+	}
+	return g
+}
+
+// groupImage gives the groups their controller records. The topics are
+// taken in map order: each record goes to its own group and the groups
+// are sorted after. Only two topics of one name under different map keys
+// (a broken image) would meet in a group: then the larger map key wins,
+// as in a walk by sorted key.
+func (m *Monitor) groupImage() {
+	if m.img == nil {
+		return
+	}
+	n := 0
+	for name, t := range m.img.Topics { //gregor:unordered-ok one group per record; a clash is settled by map key
+		for _, ip := range t.Partitions {
+			g := m.touch(m.imagePart(t, ip))
+			if g.image == nil || name >= g.imageTopic {
+				g.image, g.imageTopic = ip, name
 			}
 		}
+		n += len(t.Partitions)
 	}
-	slices.SortFunc(keys, compareKeys)
-	groups := make([]*group, 0, len(keys))
-	for _, k := range keys {
-		groups = append(groups, byKey[k])
+	if len(m.imageParts) > 2*n+64 {
+		clear(m.imageParts) // records of images gone by
 	}
-	return groups
+}
+
+// imagePart is the history of the partition of record ip of topic t,
+// found by the record's address while it names the same partition: an
+// image keeps its records from one observation to the next.
+func (m *Monitor) imagePart(t *meta.Topic, ip *meta.Partition) *partTrack {
+	k := tpKey{topic: t.Name, id: t.ID, part: ip.Index}
+	if p := m.imageParts[ip]; p != nil && p.key == k {
+		return p
+	}
+	p := m.part(k)
+	m.imageParts[ip] = p
+	return p
+}
+
+// sortGroups orders the groups by key; the previous order stands when
+// the observation has the same partitions (the common case).
+func (m *Monitor) sortGroups() []*group {
+	s := &m.scratch
+	if len(s.touched) == len(s.groups) && !slices.ContainsFunc(s.groups, func(g *group) bool { return g.obs != m.obs }) {
+		return s.groups
+	}
+	s.groups = append(s.groups[:0], s.touched...)
+	slices.SortFunc(s.groups, func(a, b *group) int { return compareKeys(a.key, b.key) })
+	return s.groups
 }
 
 // trackNodes notes which nodes are up and which restarted, and returns
 // the up ones by node id (the first view of a repeated id wins).
 func (m *Monitor) trackNodes(o Observation) []*NodeView {
-	var views []*NodeView
-	seen := map[int32]bool{}
+	views := m.scratch.views[:0]
 	for i := range o.Nodes {
 		v := &o.Nodes[i]
-		if !v.Up || seen[v.State.NodeID] {
-			continue
+		// Clusters are small: a linear search beats a set.
+		if v.Up && !slices.ContainsFunc(views, func(w *NodeView) bool { return w.State.NodeID == v.State.NodeID }) {
+			views = append(views, v)
 		}
-		seen[v.State.NodeID] = true
-		views = append(views, v)
 	}
-	slices.SortFunc(views, func(a, b *NodeView) int { return cmp.Compare(a.State.NodeID, b.State.NodeID) })
+	if !slices.IsSortedFunc(views, byNodeID) {
+		slices.SortFunc(views, byNodeID)
+	}
+	m.scratch.views = views
+	m.markDown(views)
+	m.scratch.tracks = m.scratch.tracks[:0]
+	for _, v := range views {
+		m.scratch.tracks = append(m.scratch.tracks, m.nodeUp(v))
+	}
+	return views
+}
+
+func byNodeID(a, b *NodeView) int { return cmp.Compare(a.State.NodeID, b.State.NodeID) }
+
+// markDown marks the known nodes missing from views (by node id) down.
+func (m *Monitor) markDown(views []*NodeView) {
+	j := 0
 	for _, id := range m.nodeIDs {
-		if !seen[id] {
+		for j < len(views) && views[j].State.NodeID < id {
+			j++
+		}
+		if j == len(views) || views[j].State.NodeID != id {
 			m.nodes[id].up = false
 		}
 	}
-	for _, v := range views {
-		id := v.State.NodeID
-		nt := m.nodes[id]
-		if nt == nil {
-			nt = &nodeTrack{}
-			m.nodes[id] = nt
-			i, _ := slices.BinarySearch(m.nodeIDs, id)
-			m.nodeIDs = slices.Insert(m.nodeIDs, i, id)
-		} else if nt.restartedBy(v) {
-			nt.gen++
-		}
-		nt.up, nt.incarnation, nt.brokerEpoch = true, v.Incarnation, v.State.BrokerEpoch
+}
+
+// nodeUp is the track of v's node, up now, a restart counted.
+func (m *Monitor) nodeUp(v *NodeView) *nodeTrack {
+	id := v.State.NodeID
+	nt := m.nodes[id]
+	if nt == nil {
+		nt = &nodeTrack{}
+		m.nodes[id] = nt
+		i, _ := slices.BinarySearch(m.nodeIDs, id)
+		m.nodeIDs = slices.Insert(m.nodeIDs, i, id)
+	} else if nt.restartedBy(v) {
+		nt.gen++
 	}
-	return views
+	nt.up, nt.incarnation, nt.brokerEpoch = true, v.Incarnation, v.State.BrokerEpoch
+	return nt
 }
 
 func (m *Monitor) part(k tpKey) *partTrack {
@@ -337,24 +431,58 @@ func (m *Monitor) part(k tpKey) *partTrack {
 	return p
 }
 
-// replica finds a replica's history; restarted is true on the first
-// observation of a new incarnation of a replica seen before (checkRestart
-// then starts the new incarnation's track).
-func (m *Monitor) replica(k replicaKey, nt *nodeTrack) (*replicaTrack, bool) {
-	t := m.replicas[k]
-	switch {
-	case t == nil:
+// lookup finds the history of node's replica ps (the j-th partition of
+// its state) and of its partition: by the node's previous state when the
+// j-th partition is the same one (the common case), else by key.
+func (m *Monitor) lookup(nt *nodeTrack, j int, node int32, ps *broker.PartitionState) (*replicaTrack, *partTrack) {
+	k := tpKey{topic: ps.Topic, id: ps.TopicID, part: ps.Partition}
+	if j < len(nt.known) && nt.known[j].key == k {
+		return nt.known[j].t, nt.known[j].p
+	}
+	rk := replicaKey{node: node, tp: k}
+	t := m.replicas[rk]
+	if t == nil {
 		t = &replicaTrack{}
 		t.fresh(nt.gen)
-		m.replicas[k] = t
+		m.replicas[rk] = t
+	}
+	c := knownReplica{key: k, t: t, p: m.part(k)}
+	if j < len(nt.known) {
+		nt.known[j] = c
+	} else {
+		nt.known = append(nt.known, c)
+	}
+	return c.t, c.p
+}
+
+// incarnation reports whether t is seen for the first time in a new
+// incarnation of a replica seen before (checkRestart then starts the new
+// incarnation's track), and starts over a replica that was gone.
+func (m *Monitor) incarnation(t *replicaTrack, nt *nodeTrack) bool {
+	switch {
 	case t.gen != nt.gen && t.seen:
-		return t, true
+		return true
 	case t.gen != nt.gen, t.lastObs < m.obs-1:
 		// Never seen in its old incarnation, or gone for a while from a
 		// node that stayed up (moved away and back): a new replica.
 		t.fresh(nt.gen)
 	}
-	return t, false
+	return false
+}
+
+// bindName makes p's key the one its name stands for (for Acked): the
+// last replica met in an observation wins. p.named spares the map write
+// when the name already stands for p.
+func (m *Monitor) bindName(p *partTrack) {
+	if p.named {
+		return
+	}
+	n := nameKey{topic: p.key.topic, part: p.key.part}
+	if old, ok := m.names[n]; ok {
+		m.parts[old].named = false
+	}
+	m.names[n] = p.key
+	p.named = true
 }
 
 func (m *Monitor) sortedReplicaKeys() []replicaKey {

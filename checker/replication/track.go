@@ -45,6 +45,17 @@ type nodeTrack struct {
 	incarnation int64
 	brokerEpoch int64
 	gen         int
+	// known are the histories of the partitions of its last state, in
+	// its order: a state rarely changes its partitions, so this spares
+	// the lookups by key (hashing a topic name) at every observation.
+	known []knownReplica
+}
+
+// knownReplica is a partition of a node's state and its histories.
+type knownReplica struct {
+	key tpKey
+	t   *replicaTrack
+	p   *partTrack
 }
 
 // restartedBy reports whether v is a new incarnation of the node: it was
@@ -147,7 +158,11 @@ type partTrack struct {
 
 	// acked: acknowledged acks=all writes by offset (R6); ackLeader is the
 	// leader their verified flags refer to.
-	acked        []*ackedWrite
+	acked []*ackedWrite
+	// ackFrom: acked[:ackFrom] are verified, where the search for the
+	// unverified ones starts. anyGone: some are marked gone.
+	ackFrom      int
+	anyGone      bool
 	ackLeaderSet bool
 	ackLeader    leaderIdent
 	minISR       int
@@ -156,13 +171,21 @@ type partTrack struct {
 
 	hasPrevImage bool
 	prevImage    imageFact
+
+	// named: Monitor.names maps this partition's name to its key.
+	named bool
+	// cur is the partition in the observation under way, kept here so
+	// that grouping allocates nothing.
+	cur group
 }
 
 func newPartTrack(k tpKey) *partTrack {
-	return &partTrack{
+	p := &partTrack{
 		key: k, leaders: map[int32]epochFact{}, epochStarts: map[int32]startFact{},
 		leaderHW: map[int32]*hwFact{}, links: map[batchKey]link{},
 	}
+	p.cur.key, p.cur.p = k, p
+	return p
 }
 
 func (p *partTrack) noteEpoch(e int32) {
@@ -175,7 +198,7 @@ func (p *partTrack) unverifyAcks() {
 	for _, w := range p.acked {
 		w.verified = false
 	}
-	p.ackLeaderSet = false
+	p.ackFrom, p.ackLeaderSet = 0, false
 }
 
 type epochFact struct {
@@ -253,6 +276,13 @@ type group struct {
 	p        *partTrack
 	replicas []*replica
 	image    *meta.Partition
+	// obs is the observation the group was filled for; imageTopic is the
+	// image's map key for image.
+	obs        int64
+	imageTopic string
+	// lead caches leader() for the observation, once leadSet.
+	leadSet bool
+	lead    *replica
 }
 
 // replica is one replica in this observation.
@@ -282,6 +312,13 @@ func (r *replica) leads() bool { return r.ps.Leader == r.node }
 // record's epoch; without one, the self-declared leader of the highest
 // epoch. nil if there is none to look at.
 func (g *group) leader() *replica {
+	if !g.leadSet {
+		g.lead, g.leadSet = g.findLeader(), true
+	}
+	return g.lead
+}
+
+func (g *group) findLeader() *replica {
 	if g.image != nil {
 		if g.image.Leader == meta.NoLeader {
 			return nil
@@ -301,14 +338,14 @@ func (g *group) leader() *replica {
 	return best
 }
 
-// scanOrder puts the leader first: its log is the truth an allowed
-// conflict is resolved to (R9).
-func (g *group) scanOrder() []*replica {
+// scanOrder appends the replicas to out, the leader first: its log is
+// the truth an allowed conflict is resolved to (R9).
+func (g *group) scanOrder(out []*replica) []*replica {
 	l := g.leader()
 	if l == nil {
-		return g.replicas
+		return append(out, g.replicas...)
 	}
-	out := append(make([]*replica, 0, len(g.replicas)), l)
+	out = append(out, l)
 	for _, r := range g.replicas {
 		if r != l {
 			out = append(out, r)
@@ -322,7 +359,7 @@ func (m *Monitor) remember(g *group) {
 	for _, r := range g.replicas {
 		t, ps := r.t, r.ps
 		t.seen, t.lastObs, t.lastAt = true, m.obs, m.now
-		t.last = keepState(t.last, *ps)
+		keepState(&t.last, ps)
 		if ps.HW > t.maxHW {
 			t.maxHW, t.maxHWAt = ps.HW, m.now
 		}
@@ -334,7 +371,8 @@ func (m *Monitor) remember(g *group) {
 		}
 	}
 	if im := g.image; im != nil {
-		f := imageFact{leader: im.Leader, epoch: im.LeaderEpoch, pe: im.PartitionEpoch, isr: slices.Clone(im.ISR), at: m.now}
+		isr, _ := keepSlice(g.p.prevImage.isr, im.ISR)
+		f := imageFact{leader: im.Leader, epoch: im.LeaderEpoch, pe: im.PartitionEpoch, isr: isr, at: m.now}
 		if l := g.leader(); l != nil {
 			f.hasLeaderHW, f.leaderHW = true, l.ps.HW
 		}
@@ -354,21 +392,36 @@ func inISR(g *group, node int32) bool {
 	return true
 }
 
-// keepState copies ps for keeping, reusing old's slices where equal: the
+// keepState copies ps into kept, reusing kept's slices where equal: the
 // observation's slices are not the monitor's to keep, and most do not
-// change between events.
-func keepState(old, ps broker.PartitionState) broker.PartitionState {
-	ps.Replicas = keepSlice(old.Replicas, ps.Replicas)
-	ps.ISR = keepSlice(old.ISR, ps.ISR)
-	ps.Epochs = keepSlice(old.Epochs, ps.Epochs)
-	return ps
+// change between events. An equal state is not copied at all: copying
+// pointers costs write barriers while the GC runs, which in a busy
+// simulation is often.
+func keepState(kept, ps *broker.PartitionState) {
+	replicas, newReplicas := keepSlice(kept.Replicas, ps.Replicas)
+	isr, newISR := keepSlice(kept.ISR, ps.ISR)
+	epochs, newEpochs := keepSlice(kept.Epochs, ps.Epochs)
+	if !newReplicas && !newISR && !newEpochs && sameScalars(kept, ps) {
+		return
+	}
+	*kept = *ps
+	kept.Replicas, kept.ISR, kept.Epochs = replicas, isr, epochs
 }
 
-func keepSlice[T comparable](old, cur []T) []T {
+// sameScalars compares the fields of two states but their slices
+// (TestKeepStateSeesEveryField fails when a field is missing here).
+func sameScalars(a, b *broker.PartitionState) bool {
+	return a.Topic == b.Topic && a.TopicID == b.TopicID && a.Partition == b.Partition &&
+		a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch && a.PartitionEpoch == b.PartitionEpoch &&
+		a.LogStart == b.LogStart && a.HW == b.HW && a.LEO == b.LEO && a.Flushed == b.Flushed
+}
+
+// keepSlice is old if it equals cur, else a copy of cur (changed).
+func keepSlice[T comparable](old, cur []T) (kept []T, changed bool) {
 	if slices.Equal(old, cur) {
-		return old
+		return old, false
 	}
-	return slices.Clone(cur)
+	return slices.Clone(cur), true
 }
 
 // epochAt is the epoch that wrote offset x by an epoch cache, -1 if none.
