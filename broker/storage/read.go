@@ -95,6 +95,42 @@ func readFrom(s *segment, h records.Header, pos, maxBytes int64, minOneBatch boo
 // batch's CRC is checked. batch is only valid during the call. The broker
 // uses it to rebuild producer state after a restart.
 func (l *Log) Batches(from int64, fn func(h records.Header, batch []byte) bool) error {
+	buf := make([]byte, 0, 64<<10)
+	return l.segmentsFrom(from, func(s *segment, pos int64) (bool, error) {
+		for pos < s.sizeBytes {
+			h, b, err := readBatch(s.log, pos, s.sizeBytes, buf, l.cfg.BatchBytesMax)
+			buf = b[:0]
+			if err != nil {
+				return false, err
+			}
+			if !fn(h, b[:h.Size()]) {
+				return false, nil
+			}
+			pos += int64(h.Size())
+		}
+		return true, nil
+	})
+}
+
+// Headers walks the batch headers from the batch holding from, as Batches
+// does, without reading the batches' bodies: for monitors that compare
+// replicas by offsets, epoch and CRC after nearly every simulated event.
+func (l *Log) Headers(from int64, fn func(h records.Header) bool) error {
+	return l.segmentsFrom(from, func(s *segment, pos int64) (bool, error) {
+		more := true
+		err := walkHeaders(s, pos, l.scratch(), l.cfg.BatchBytesMax, func(h records.Header, _ int64) bool {
+			more = fn(h)
+			return more
+		})
+		return more, err
+	})
+}
+
+// segmentsFrom calls walk on each segment from the one holding from
+// (clamped to the log start), with the position of the batch holding from
+// in the first and 0 in the rest, until walk returns false or an error
+// (reported as corruption).
+func (l *Log) segmentsFrom(from int64, walk func(s *segment, pos int64) (bool, error)) error {
 	if err := l.readable(); err != nil {
 		return err
 	}
@@ -102,7 +138,6 @@ func (l *Log) Batches(from int64, fn func(h records.Header, batch []byte) bool) 
 	if from > l.leo {
 		return fmt.Errorf("%w: offset %d, log holds [%d, %d)", ErrOffsetOutOfRange, from, l.logStart, l.leo)
 	}
-	buf := make([]byte, 0, 64<<10)
 	for i := max(l.segmentFor(from), 0); i < len(l.segs); i++ {
 		s := l.segs[i]
 		if s.nextOffset <= from {
@@ -116,52 +151,12 @@ func (l *Log) Batches(from int64, fn func(h records.Header, batch []byte) bool) 
 			}
 			pos = p
 		}
-		for pos < s.sizeBytes {
-			h, b, err := readBatch(s.log, pos, s.sizeBytes, buf, l.cfg.BatchBytesMax)
-			buf = b[:0]
-			if err != nil {
-				return corrupt(err)
-			}
-			if !fn(h, b[:h.Size()]) {
-				return nil
-			}
-			pos += int64(h.Size())
-		}
-	}
-	return nil
-}
-
-// Headers walks the batch headers from the batch holding from, as Batches
-// does, without reading the batches' bodies: for monitors that compare
-// replicas by offsets, epoch and CRC after nearly every simulated event.
-func (l *Log) Headers(from int64, fn func(h records.Header) bool) error {
-	if err := l.readable(); err != nil {
-		return err
-	}
-	from = max(from, l.logStart)
-	if from > l.leo {
-		return fmt.Errorf("%w: offset %d, log holds [%d, %d)", ErrOffsetOutOfRange, from, l.logStart, l.leo)
-	}
-	stopped := false
-	for i := max(l.segmentFor(from), 0); i < len(l.segs) && !stopped; i++ {
-		s := l.segs[i]
-		if s.nextOffset <= from {
-			continue
-		}
-		pos := int64(0)
-		if from > s.baseOffset {
-			_, p, err := locate(s, from, l.scratch(), l.cfg.BatchBytesMax)
-			if err != nil {
-				return corrupt(err)
-			}
-			pos = p
-		}
-		err := walkHeaders(s, pos, l.scratch(), l.cfg.BatchBytesMax, func(h records.Header, _ int64) bool {
-			stopped = !fn(h)
-			return !stopped
-		})
+		more, err := walk(s, pos)
 		if err != nil {
 			return corrupt(err)
+		}
+		if !more {
+			return nil
 		}
 	}
 	return nil
