@@ -127,9 +127,14 @@ func (c simClock) AfterFunc(d time.Duration, f func()) env.Timer {
 	span := max(n.clock.trueSpan(int64(d)), 0)
 	n.timerSeq++
 	rec := Record{Kind: KindTimer, Node: n.index, A: n.timerSeq}
-	n.sim.sched.scheduleFor(n.sim.sched.now+span, rec, &n.gate, c.inc, t, func() {
+	fire := func() {
 		t.fired = true
 		f()
-	})
+	}
+	if span == 0 {
+		n.sim.sched.soonFor(rec, &n.gate, c.inc, t, fire)
+		return t
+	}
+	n.sim.sched.scheduleFor(n.sim.sched.now+span, rec, &n.gate, c.inc, t, fire)
 	return t
 }

@@ -181,6 +181,33 @@ func TestTimerFiresAfterTheCallbackThatArmedIt(t *testing.T) {
 	require.Equal(t, []string{"0s n1 start returns", "0s n1 zero", "0s n1 negative", "1ns n1 one ns"}, w.take())
 }
 
+// A zero-delay timer armed inside an event runs right after it, as part
+// of it: before other events due at the same instant, in the order armed
+// (nested ones after), not at all once stopped, and with no event of its
+// own in the trace.
+func TestZeroDelayTimersRunWithTheEventThatArmedThem(t *testing.T) {
+	w := newWorld(t, testOptions(1))
+	n := w.add("n1", spec{start: func(p *proc) {
+		p.e.Clock().AfterFunc(ms(10), func() { p.logf("other timer") })
+		p.e.Clock().AfterFunc(ms(10), func() {
+			p.logf("armer")
+			p.e.Clock().AfterFunc(0, func() {
+				p.logf("zero 1")
+				p.e.Clock().AfterFunc(0, func() { p.logf("nested") })
+			})
+			stopped := p.e.Clock().AfterFunc(0, func() { p.logf("stopped") })
+			p.e.Clock().AfterFunc(0, func() { p.logf("zero 2") })
+			require.True(t, stopped.Stop())
+		})
+	}}, DiskOptions{})
+	w.start(n)
+	w.run(ms(5))
+	before := w.s.Events()
+	w.run(time.Second)
+	require.Equal(t, []string{"10ms n1 other timer", "10ms n1 armer", "10ms n1 zero 1", "10ms n1 zero 2", "10ms n1 nested"}, w.take())
+	require.Equal(t, uint64(2), w.s.Events()-before, "the two 10ms timers only")
+}
+
 func TestTimerStop(t *testing.T) {
 	tests := []struct {
 		name string

@@ -54,6 +54,20 @@ type Disk struct {
 	// newer one.
 	dirSyncs  uint64
 	dirSynced map[string]uint64
+	// batch is the device flush that syncs issued at its instant join.
+	batch *syncBatch
+}
+
+// syncBatch is one device flush: every fsync (of files or directories)
+// an incarnation issues at one instant completes together, after one
+// latency, in one event, in the order issued. A journaling file system
+// commits concurrent fsyncs in one transaction the same way; for the
+// simulation it means a flush of several files costs one event.
+type syncBatch struct {
+	start Time
+	inc   uint64
+	fns   []func()
+	ran   bool
 }
 
 type inode struct {
@@ -221,6 +235,28 @@ func (d *Disk) syncDelay() Time {
 	return d.opts.SyncLatency.sample(d.rng) * Time(f)
 }
 
+// syncLater runs fn when a device flush started now by incarnation inc
+// completes: the running one if it started at this instant, else a new
+// one traced as rec.
+func (d *Disk) syncLater(inc uint64, rec Record, fn func()) {
+	sched := d.node.sim.sched
+	if b := d.batch; b != nil && !b.ran && b.start == sched.now && b.inc == inc {
+		b.fns = append(b.fns, fn)
+		return
+	}
+	b := &syncBatch{start: sched.now, inc: inc, fns: []func(){fn}}
+	d.batch = b
+	sched.scheduleFor(sched.now+d.syncDelay(), rec, &d.node.gate, inc, nil, func() {
+		b.ran = true
+		if d.batch == b {
+			d.batch = nil
+		}
+		for _, f := range b.fns {
+			f()
+		}
+	})
+}
+
 func cmpU64(a, b uint64) int {
 	switch {
 	case a < b:
@@ -361,9 +397,8 @@ func (fs diskFS) SyncDir(dir string, done func(error)) {
 	failed := d.fault(d.opts.SyncErrorPercent)
 	d.dirSyncs++
 	gen := d.dirSyncs
-	n := d.node
-	rec := Record{Kind: KindSync, Node: n.index, B: boolU64(failed)}
-	n.sim.sched.scheduleFor(n.sim.sched.now+d.syncDelay(), rec, &n.gate, fs.inc, nil, func() {
+	rec := Record{Kind: KindSync, Node: d.node.index, B: boolU64(failed)}
+	d.syncLater(fs.inc, rec, func() {
 		if failed {
 			done(fmt.Errorf("sync dir %q: %w", dir, env.ErrIO))
 			return
@@ -488,9 +523,8 @@ func (f *diskFile) Sync(done func(error)) {
 	target := ino.opSeq
 	closed := f.closed
 	failed := closed || d.fault(d.opts.SyncErrorPercent)
-	n := d.node
-	rec := Record{Kind: KindSync, Node: n.index, A: ino.ino, B: boolU64(failed)}
-	n.sim.sched.scheduleFor(n.sim.sched.now+d.syncDelay(), rec, &n.gate, f.inc, nil, func() {
+	rec := Record{Kind: KindSync, Node: d.node.index, A: ino.ino, B: boolU64(failed)}
+	d.syncLater(f.inc, rec, func() {
 		switch {
 		case closed:
 			done(fmt.Errorf("sync %s: %w", f.path, env.ErrClosed))

@@ -396,13 +396,15 @@ func TestDiskSyncIsAsynchronous(t *testing.T) {
 	}
 }
 
-// Overlapping directory syncs may complete out of order; an older one
-// must not undo what a newer one made durable.
+// Overlapping directory syncs may complete out of order (syncs issued
+// at different instants are different device flushes); an older one must
+// not undo what a newer one made durable.
 func TestDiskSyncDirCompletingOutOfOrder(t *testing.T) {
 	r := newDiskRig(t, 1, DiskOptions{SyncLatency: Latency{Min: ms(50), Mean: ms(50)}})
 	r.create("a", "")
 	var order []string
 	r.fs().SyncDir("", func(err error) { require.NoError(t, err); order = append(order, "slow") })
+	r.w.run(time.Millisecond)
 	r.n.Disk().SetOptions(DiskOptions{SyncLatency: fastSync})
 	r.create("b", "")
 	r.fs().SyncDir("", func(err error) { require.NoError(t, err); order = append(order, "fast") })
@@ -410,6 +412,45 @@ func TestDiskSyncDirCompletingOutOfOrder(t *testing.T) {
 	require.Equal(t, []string{"fast", "slow"}, order)
 	r.crash()
 	require.Equal(t, map[string]string{"a": "", "b": ""}, r.files())
+}
+
+// Syncs issued at one instant are one device flush: they complete
+// together, in the order issued, as one event; a sync issued later is
+// another flush.
+func TestDiskSyncsAtOneInstantShareAFlush(t *testing.T) {
+	r := newDiskRig(t, 1, DiskOptions{SyncLatency: Latency{Min: ms(5), Mean: ms(10)}})
+	r.w.runUntil(time.Second)
+	a, b := r.create("a", "1"), r.create("b", "2")
+	var order []string
+	var at []Time
+	note := func(name string) func(error) {
+		return func(err error) {
+			require.NoError(t, err)
+			order = append(order, name)
+			at = append(at, r.w.s.Now())
+		}
+	}
+	before := r.w.s.Events()
+	b.Sync(note("b"))
+	a.Sync(note("a"))
+	r.fs().SyncDir("", note("dir"))
+	r.w.run(time.Second)
+	require.Equal(t, []string{"b", "a", "dir"}, order)
+	require.Equal(t, at[0], at[1])
+	require.Equal(t, at[0], at[2])
+	require.Equal(t, uint64(1), r.w.s.Events()-before, "one event for the flush")
+	r.crash()
+	require.Equal(t, map[string]string{"a": "1", "b": "2"}, r.files())
+
+	// A sync issued after the first flush started is a flush of its own.
+	r2 := newDiskRig(t, 1, DiskOptions{SyncLatency: Latency{Min: ms(5), Mean: ms(10)}})
+	f := r2.create("f", "x")
+	f.Sync(func(error) {})
+	r2.w.run(time.Millisecond)
+	f.Sync(func(error) {})
+	before = r2.w.s.Events()
+	r2.w.run(time.Second)
+	require.Equal(t, uint64(2), r2.w.s.Events()-before)
 }
 
 func TestDiskFileOperations(t *testing.T) {

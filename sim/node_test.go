@@ -399,6 +399,51 @@ func TestNodeCallOnADownNodeIsDropped(t *testing.T) {
 	require.Equal(t, 1, called)
 }
 
+// CallInline runs on the spot inside a harness event when the node is up
+// and running, costing no event; otherwise it is Call: held while the
+// node is paused, dropped while it is down, an event of its own outside
+// any event.
+func TestNodeCallInline(t *testing.T) {
+	w := newWorld(t, testOptions(1))
+	n := w.add("n1", spec{}, DiskOptions{})
+	w.start(n)
+	w.run(time.Second)
+	var got []string
+	inline := func(name string) {
+		w.s.At(w.s.Now()+Time(ms(1)), func() {
+			w.s.CallInline(n, func(env.Process) { got = append(got, name+" "+w.s.Now().String()) })
+			got = append(got, name+" returned")
+		})
+	}
+	before := w.s.Events()
+	inline("up")
+	w.run(time.Second)
+	require.Equal(t, []string{"up 1.001s", "up returned"}, got)
+	require.Equal(t, uint64(1), w.s.Events()-before, "the harness event only")
+
+	got = nil
+	n.Pause()
+	inline("paused")
+	w.run(ms(10))
+	require.Equal(t, []string{"paused returned"}, got)
+	n.Resume()
+	w.run(ms(10))
+	require.Equal(t, []string{"paused returned", "paused 2.01s"}, got)
+
+	got = nil
+	n.Crash()
+	inline("down")
+	w.run(time.Second)
+	require.Equal(t, []string{"down returned"}, got)
+
+	got = nil
+	w.start(n)
+	w.s.CallInline(n, func(env.Process) { got = append(got, "outside") })
+	require.Empty(t, got)
+	w.run(time.Second)
+	require.Equal(t, []string{"outside"}, got)
+}
+
 func TestNodeAccessors(t *testing.T) {
 	w := newWorld(t, testOptions(1))
 	a := w.add("a", spec{}, DiskOptions{CapacityBytes: 7})

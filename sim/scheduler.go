@@ -79,6 +79,11 @@ type Scheduler struct {
 	// last is the record of the event run last, for drivers that check
 	// the world after every event of some nodes (Last).
 	last Record
+	// inEvent: an event's function is running. soon holds the zero-delay
+	// callbacks it asked for; they run right after it, in order, as part
+	// of it (see soonFor).
+	inEvent bool
+	soon    []event
 }
 
 // NewScheduler makes a scheduler whose queue holds at most queuedMax events.
@@ -132,6 +137,39 @@ func (s *Scheduler) scheduleFor(at Time, rec Record, g *gate, inc uint64, t *tim
 
 func (s *Scheduler) push(e event) { s.insert(e, &s.seq) }
 
+// soonFor runs fn at the current instant, after whatever runs now: while
+// an event runs, right after it and as part of it (a zero-delay timer
+// costs no event of its own: the simulated process cannot tell, since
+// nothing else could have run at the same instant in between but events
+// that were due then anyway); otherwise as an event of its own. Its
+// record is not traced: the event that asked for it is, and its order is
+// fixed by the code that ran.
+func (s *Scheduler) soonFor(rec Record, g *gate, inc uint64, t *timer, fn func()) {
+	e := event{at: s.now, rec: rec, fn: fn, gate: g, inc: inc, timer: t}
+	if !s.inEvent {
+		s.push(e)
+		return
+	}
+	if len(s.soon) >= s.queuedMax {
+		panic(&LimitError{Queued: len(s.soon), Max: s.queuedMax, At: s.now})
+	}
+	s.soon = append(s.soon, e)
+}
+
+// runSoon runs the zero-delay callbacks of the event that just ran,
+// including those they ask for in turn. A node that stopped itself
+// meanwhile drops its own; a stopped timer is skipped.
+func (s *Scheduler) runSoon() {
+	for i := 0; i < len(s.soon); i++ {
+		e := s.soon[i]
+		s.soon[i] = event{}
+		if s.admit(e) {
+			e.fn()
+		}
+	}
+	s.soon = s.soon[:0]
+}
+
 // insert queues e with the next sequence number of the range seq counts.
 func (s *Scheduler) insert(e event, seq *uint64) {
 	if e.at < s.now {
@@ -180,7 +218,10 @@ func (s *Scheduler) StepUntil(limit Time) bool {
 		s.executed++
 		s.trace.add(e.at, e.rec)
 		s.last = e.rec
+		s.inEvent = true
 		e.fn()
+		s.runSoon()
+		s.inEvent = false
 		return true
 	}
 	return false

@@ -231,6 +231,18 @@ func (s *Sim) run(limit Time, more func() bool) (err error) {
 	return nil
 }
 
+// CallInline runs fn with the node's running process at once, inside
+// the event that is running, when the node is up and not paused; else it
+// does what Call does. A driver that decides in an event of its own what
+// a client does next saves the call's event.
+func (s *Sim) CallInline(n *Node, fn func(env.Process)) {
+	if s.sched.inEvent && n.proc != nil && !n.gate.paused {
+		fn(n.proc)
+		return
+	}
+	s.Call(n, fn)
+}
+
 // Call runs fn with the node's running process on the node's thread, at
 // the current time: a harness's request to a process (a client operation
 // in a toy scenario). It is dropped if the node is down by then and held

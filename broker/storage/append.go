@@ -147,6 +147,7 @@ func (l *Log) roll() error {
 	}
 	assert.That(s.baseOffset > prev.baseOffset, "a rolled segment starts after the previous one")
 	l.segs = append(l.segs, s)
+	prev.recent = nil // only the active segment keeps its recent batches
 	l.dirDirty = true
 	l.log.Debug("rolled segment", "segment", s.baseOffset, "previous_bytes", prev.sizeBytes)
 	l.requestFlush(s.baseOffset, nil)
@@ -194,6 +195,7 @@ func (l *Log) writeBatch(s *segment, batch []byte, h records.Header) error {
 	}
 	s.dirty = true
 	if err == nil {
+		s.remember(h, pos)
 		return nil
 	}
 	*s = saved

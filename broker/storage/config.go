@@ -31,6 +31,12 @@ type Config struct {
 	// FlushMs (flush.ms) fsyncs unflushed data this long after the last
 	// flush; math.MaxInt64 disables it.
 	FlushMs int64
+	// RecoveryCheckpointMs (the broker's
+	// log.flush.offset.checkpoint.interval.ms) is how often a flush that
+	// moved the recovery point writes its checkpoint; 0 writes it after
+	// every such flush. A stale checkpoint only makes recovery after a
+	// crash rescan more: it is never ahead of what was flushed.
+	RecoveryCheckpointMs int64
 	// IndexIntervalBytes (index.interval.bytes) is how many log bytes go
 	// between offset index entries.
 	IndexIntervalBytes int32
@@ -58,6 +64,7 @@ func DefaultConfig() Config {
 		RetentionBytes:       -1,
 		FlushMessages:        math.MaxInt64,
 		FlushMs:              math.MaxInt64,
+		RecoveryCheckpointMs: 60_000,
 		IndexIntervalBytes:   4096,
 		SegmentIndexBytesMax: 10 << 20,
 		BatchBytesMax:        100 << 20,
@@ -77,6 +84,7 @@ func (c Config) validate() error {
 	check(c.RetentionBytes >= -1, "RetentionBytes %d must be -1 or more", c.RetentionBytes)
 	check(c.FlushMessages >= 1, "FlushMessages %d must be positive", c.FlushMessages)
 	check(c.FlushMs >= 0, "FlushMs %d must not be negative", c.FlushMs)
+	check(c.RecoveryCheckpointMs >= 0, "RecoveryCheckpointMs %d must not be negative", c.RecoveryCheckpointMs)
 	check(c.IndexIntervalBytes >= 0, "IndexIntervalBytes %d must not be negative", c.IndexIntervalBytes)
 	check(c.SegmentIndexBytesMax >= timeEntryBytes, "SegmentIndexBytesMax %d below one index entry", c.SegmentIndexBytesMax)
 	check(c.BatchBytesMax >= records.HeaderBytes, "BatchBytesMax %d below a batch header", c.BatchBytesMax)

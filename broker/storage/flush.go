@@ -162,7 +162,7 @@ func (l *Log) finishFlush(err error, syncedDir bool) {
 	if flushed := min(f.target, f.lowWater, l.leo); flushed > l.recoveryPoint {
 		l.recoveryPoint = flushed
 		l.checkInvariants()
-		l.kickRecoveryCheckpoint()
+		l.maybeCheckpointRecovery()
 		if l.onFlushed != nil {
 			l.onFlushed(flushed)
 		}
@@ -206,13 +206,27 @@ func (l *Log) Tick() error {
 	if l.leo > max(l.recoveryPoint, l.flush.requested()) && monoMs(mono)-l.flush.lastDoneMono >= l.cfg.FlushMs {
 		l.requestFlush(l.leo, nil)
 	}
+	l.maybeCheckpointRecovery()
 	return l.EnforceRetention(l.clock.Now().UnixMilli())
+}
+
+// maybeCheckpointRecovery writes the recovery point checkpoint if it is
+// behind the recovery point and RecoveryCheckpointMs has passed since the
+// last write began (Kafka checkpoints recovery points on a timer, not per
+// flush: each write is two fsyncs).
+func (l *Log) maybeCheckpointRecovery() {
+	nowMs := monoMs(l.clock.Mono())
+	if l.ckRecoveryPoint == l.recoveryPoint || nowMs-l.ckRecoveryMs < l.cfg.RecoveryCheckpointMs {
+		return
+	}
+	l.kickRecoveryCheckpoint()
 }
 
 // kickRecoveryCheckpoint writes the recovery point checkpoint, after the
 // epoch checkpoint when that has changes: Open trusts the epoch
 // checkpoint for everything below the recovery point.
 func (l *Log) kickRecoveryCheckpoint() {
+	l.ckRecoveryPoint, l.ckRecoveryMs = l.recoveryPoint, monoMs(l.clock.Mono())
 	write := func(error) {
 		if l.closed {
 			return

@@ -53,7 +53,7 @@ func TestFlushWithNothingToDoStillCallsBack(t *testing.T) {
 
 func TestFlushMs(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.FlushMs = 1000
+	cfg.FlushMs, cfg.RecoveryCheckpointMs = 1000, 0
 	r := newRig(t, 1, cfg, slowSync)
 	r.appendN(3, 1, 10)
 	r.run(500 * time.Millisecond)
@@ -67,6 +67,42 @@ func TestFlushMs(t *testing.T) {
 	// The recovery point reached its checkpoint.
 	r.crash()
 	require.Equal(t, int64(3), r.l.RecoveryPoint())
+}
+
+// The recovery point's checkpoint is written on a timer: a flush moves
+// the recovery point at once, but a crash before the interval has passed
+// finds the older checkpoint and recovers the flushed data by scanning;
+// after it, Tick (or the next flush) writes the checkpoint.
+func TestRecoveryCheckpointInterval(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RecoveryCheckpointMs = 10_000
+	r := newRig(t, 1, cfg, slowSync)
+	r.run(20 * time.Second) // the first checkpoint write is due at once
+	r.appendN(3, 1, 10)
+	require.NoError(t, r.flush())
+	r.settle()
+	require.Equal(t, int64(3), r.l.RecoveryPoint())
+	r.appendN(2, 1, 10)
+	require.NoError(t, r.flush())
+	require.Equal(t, int64(5), r.l.RecoveryPoint())
+	r.crash()
+	require.Equal(t, int64(3), r.l.RecoveryPoint(), "the checkpoint of the first flush")
+	require.Equal(t, int64(5), r.l.EndOffset(), "flushed data past the checkpoint survives by recovery")
+
+	r.appendN(1, 1, 10)
+	require.NoError(t, r.flush())
+	r.run(5 * time.Second)
+	require.NoError(t, r.l.Tick())
+	r.settle()
+	r.crash()
+	require.Less(t, r.l.RecoveryPoint(), int64(6), "not written before the interval")
+	r.appendN(1, 1, 10)
+	require.NoError(t, r.flush())
+	r.run(11 * time.Second)
+	require.NoError(t, r.l.Tick())
+	r.settle()
+	r.crash()
+	require.Equal(t, int64(7), r.l.RecoveryPoint(), "written by Tick once the interval passed")
 }
 
 func TestFlushMessages(t *testing.T) {

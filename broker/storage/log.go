@@ -66,6 +66,9 @@ type Log struct {
 	epochsRewrittenAt int64
 
 	ckLogStart, ckRecovery, ckEpochs checkpoint
+	// ckRecoveryPoint is the recovery point the last checkpoint write
+	// began with, at ckRecoveryMs on the monotonic clock.
+	ckRecoveryPoint, ckRecoveryMs int64
 
 	flush flusher
 	// dirDirty: entries of dir changed since the last directory fsync was

@@ -331,6 +331,7 @@ func (l *Log) finishRecovery(ck loaded) error {
 		s.lastAppendMs, s.firstAppendMono = now, mono
 	}
 	l.flush.lastDoneMono = monoMs(mono)
+	l.ckRecoveryPoint, l.ckRecoveryMs = ck.recovery, monoMs(mono)
 	l.dirDirty = true
 	if err := l.deleteBelowStart(); err != nil {
 		return err

@@ -1,10 +1,13 @@
 package storage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +83,56 @@ type segment struct {
 	dirty bool
 	// needsRebuild: Open found an index file missing.
 	needsRebuild bool
+	// recent are the headers and positions of the last batches appended
+	// to the active segment, contiguous, at most recentBatchesMax: reads
+	// near the end (followers, consumers, the simulator's monitors) find
+	// their batch without walking headers from the last index entry.
+	recent []batchAt
+}
+
+// batchAt is a batch's header and its position in the segment.
+type batchAt struct {
+	h   records.Header
+	pos int64
+}
+
+// recentBatchesMax bounds segment.recent; when full, its older half goes.
+const recentBatchesMax = 256
+
+// remember notes a batch just appended at pos.
+func (s *segment) remember(h records.Header, pos int64) {
+	if n := len(s.recent); n > 0 && s.recent[n-1].h.NextOffset() != h.BaseOffset {
+		s.recent = s.recent[:0] // not contiguous: start over
+	}
+	if len(s.recent) == recentBatchesMax {
+		s.recent = s.recent[:copy(s.recent, s.recent[recentBatchesMax/2:])]
+	}
+	s.recent = append(s.recent, batchAt{h, pos})
+}
+
+// forgetFrom drops the remembered batches from offset on (a truncation).
+func (s *segment) forgetFrom(offset int64) {
+	i, _ := slices.BinarySearchFunc(s.recent, offset, func(b batchAt, o int64) int { return cmp.Compare(b.h.BaseOffset, o) })
+	s.recent = s.recent[:i]
+}
+
+// recentHolding is the index in recent of the batch holding offset, or
+// -1.
+func (s *segment) recentHolding(offset int64) int {
+	i := sort.Search(len(s.recent), func(i int) bool { return s.recent[i].h.NextOffset() > offset })
+	if i < len(s.recent) && s.recent[i].h.BaseOffset <= offset {
+		return i
+	}
+	return -1
+}
+
+// recentAt is the index in recent of the batch at pos, or -1.
+func (s *segment) recentAt(pos int64) int {
+	i, found := slices.BinarySearchFunc(s.recent, pos, func(b batchAt, p int64) int { return cmp.Compare(b.pos, p) })
+	if !found {
+		return -1
+	}
+	return i
 }
 
 // trim cuts the files back to the sizes the segment records, after a
@@ -224,6 +277,15 @@ func readBatch(f env.File, pos, end int64, buf []byte, batchBytesMax int32) (rec
 // before it.
 func walkHeaders(s *segment, pos int64, buf []byte, batchBytesMax int32, fn func(h records.Header, pos int64) bool) error {
 	expect := int64(-1)
+	if i := s.recentAt(pos); i >= 0 {
+		for _, b := range s.recent[i:] {
+			if !fn(b.h, b.pos) {
+				return nil
+			}
+		}
+		last := s.recent[len(s.recent)-1]
+		pos, expect = last.pos+int64(last.h.Size()), last.h.NextOffset()
+	}
 	for pos < s.sizeBytes {
 		h, err := readHeader(s.log, pos, s.sizeBytes, buf, batchBytesMax)
 		if err != nil {
@@ -247,6 +309,14 @@ func walkHeaders(s *segment, pos int64, buf []byte, batchBytesMax int32, fn func
 // (the index was damaged after Open) falls back to the segment's start.
 func locate(s *segment, offset int64, buf []byte, batchBytesMax int32) (records.Header, int64, error) {
 	assert.That(offset >= s.baseOffset && offset < s.nextOffset, "locate: offset outside the segment")
+	if i := s.recentHolding(offset); i >= 0 {
+		b := s.recent[i]
+		if assert.Enabled {
+			h, err := readHeader(s.log, b.pos, s.sizeBytes, buf, batchBytesMax)
+			assert.That(err == nil && h == b.h, "locate: a remembered batch differs from the file")
+		}
+		return b.h, b.pos, nil
+	}
 	rel, pos, err := s.index.lookup(int32(offset - s.baseOffset))
 	if err != nil {
 		return records.Header{}, 0, err

@@ -72,6 +72,7 @@ func (l *Log) cutSegment(s *segment, pos, next int64) error {
 		return err
 	}
 	s.resetStats()
+	s.forgetFrom(next)
 	s.sizeBytes = pos
 	tailMax, tailMaxOffset, err := l.measure(s)
 	if err != nil {

@@ -110,8 +110,22 @@ func VisualizeKey(ops []history.Op, key history.Key, timeout time.Duration, path
 
 // modelOperations turns a history into model operations per key. ClientId
 // is the process's rank among the key's processes (the visualization wants
-// small ids).
+// small ids). Intervals are narrowed to where the model lets each
+// operation linearize (tighten), so the visualization draws those, not
+// the raw invocation and completion times.
 func modelOperations(ops []history.Op) (map[history.Key][]porcupine.Operation, error) {
+	byKey, err := rawModelOperations(ops)
+	if err != nil {
+		return nil, err
+	}
+	for _, kops := range byKey { //gregor:unordered-ok keys are narrowed independently
+		tighten(kops)
+	}
+	return byKey, nil
+}
+
+// rawModelOperations is modelOperations with the history's own intervals.
+func rawModelOperations(ops []history.Op) (map[history.Key][]porcupine.Operation, error) {
 	calls, err := history.Pair(ops)
 	if err != nil {
 		return nil, err

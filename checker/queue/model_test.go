@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gregor-dst/gregor/checker/history"
 )
@@ -270,4 +271,83 @@ func check(t *testing.T, ops []history.Op) []KeyResult {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// TestTighteningKeepsVerdicts: narrowing intervals by the offsets
+// (tighten) gives the verdict the history's own intervals give, on
+// generated histories with much concurrency and on corrupted copies of
+// them; and it does narrow.
+func TestTighteningKeepsVerdicts(t *testing.T) {
+	whole := porcupine.Model{
+		Init:  func() any { return &logState{} },
+		Step:  func(s, in, _ any) (bool, any) { ok, next := stepLog(s, in); return ok, next },
+		Equal: statesEqual,
+		Hash:  stateHash,
+	}
+	plain := func(kops []porcupine.Operation) []porcupine.Operation {
+		var out []porcupine.Operation
+		for _, op := range kops {
+			op.Input = withBase(op.Input, nil)
+			out = append(out, op)
+		}
+		return out
+	}
+	illegal, narrowed := 0, 0
+	for seed := range uint64(60) {
+		ops := generate(genConfig{calls: 120, processes: 6, keys: 2, seed: seed, latencyNsMax: 200_000, thinkNsMax: 20_000})
+		switch seed % 3 {
+		case 1:
+			ops = corrupt(ops, seed)
+		case 2:
+			ops = corruptPoll(ops, seed)
+		}
+		raw, err := rawModelOperations(ops)
+		require.NoError(t, err)
+		tight, err := modelOperations(ops)
+		require.NoError(t, err)
+		for k := range raw { //gregor:unordered-ok keys are checked independently
+			want := porcupine.CheckOperations(whole, plain(raw[k]))
+			got := porcupine.CheckOperations(whole, plain(tight[k]))
+			require.Equal(t, want, got, "seed %d key %s", seed, k)
+			if !want {
+				illegal++
+			}
+			for i := range raw[k] {
+				if tight[k][i].Return-tight[k][i].Call < (raw[k][i].Return-raw[k][i].Call)*tieSteps {
+					narrowed++
+				}
+			}
+		}
+	}
+	require.NotZero(t, illegal, "no corrupted history was illegal")
+	require.NotZero(t, narrowed, "nothing was narrowed")
+	t.Logf("%d illegal keys, %d intervals narrowed", illegal, narrowed)
+}
+
+// corruptPoll changes the value of one record an ok poll returned.
+func corruptPoll(ops []history.Op, seed uint64) []history.Op {
+	out := make([]history.Op, len(ops))
+	copy(out, ops)
+	n := 0
+	for i, op := range out {
+		if op.Type != history.Ok || op.F != history.Poll {
+			continue
+		}
+		for pi, p := range op.Value.Polls {
+			if len(p.Records) == 0 {
+				continue
+			}
+			n++
+			if uint64(n) != 3+seed%5 {
+				continue
+			}
+			polls := append([]history.Polled(nil), op.Value.Polls...)
+			recs := append([]history.Record(nil), p.Records...)
+			recs[0].Value += 1_000_000
+			polls[pi].Records = recs
+			out[i].Value = history.Polls(polls...)
+			return out
+		}
+	}
+	return out
 }

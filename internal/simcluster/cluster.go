@@ -51,6 +51,8 @@ type Config struct {
 	// Log receives the nodes' log lines at LogLevel; nil discards.
 	Log      io.Writer
 	LogLevel slog.Level
+	// Trace receives every event as a line (sim.Options.Trace).
+	Trace io.Writer
 
 	_ struct{}
 }
@@ -105,7 +107,7 @@ func NewCluster(cfg Config) (*Cluster, error) {
 	if cfg.Latency != (sim.Latency{}) {
 		opts.Net.Latency = cfg.Latency
 	}
-	opts.Log, opts.LogLevel = cfg.Log, cfg.LogLevel
+	opts.Log, opts.LogLevel, opts.Trace = cfg.Log, cfg.LogLevel, cfg.Trace
 	s, err := sim.New(opts)
 	if err != nil {
 		return nil, err

@@ -76,6 +76,9 @@ type Options struct {
 	Broker   func(*broker.Config)
 	Log      io.Writer
 	LogLevel slog.Level
+	// Trace receives one line per simulated event (time, node, kind, two
+	// numbers, the rolling hash); nil keeps only the hash.
+	Trace io.Writer
 
 	_ struct{}
 }

@@ -181,7 +181,7 @@ func (o Options) clusterConfig() Config {
 	return Config{
 		Seed: o.Seed, Brokers: o.Brokers, Static: o.static(), Latency: o.Latency,
 		FsyncLoss: o.FsyncLoss || o.Faults.Crashes, LossesAllowed: o.FsyncLoss || o.Unclean,
-		Broker: o.Broker, Log: o.Log, LogLevel: o.LogLevel,
+		Broker: o.Broker, Log: o.Log, LogLevel: o.LogLevel, Trace: o.Trace,
 	}
 }
 

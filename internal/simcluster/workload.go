@@ -102,7 +102,7 @@ func (c *Cluster) Produce(client, topic string, part int32, value string, done f
 	if n == nil {
 		return
 	}
-	c.s.Call(n, func(p env.Process) {
+	c.s.CallInline(n, func(p env.Process) {
 		cl := p.(*kclient.Process).Client
 		if cl == nil {
 			return
@@ -159,7 +159,7 @@ func (c *Cluster) Poll(client, topic string, part int32, offset int64, final boo
 	if n == nil {
 		return
 	}
-	c.s.Call(n, func(p env.Process) {
+	c.s.CallInline(n, func(p env.Process) {
 		cl := p.(*kclient.Process).Client
 		if cl == nil {
 			return
