@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,8 +75,19 @@ func TestSimOutReplayKeepsFlags(t *testing.T) {
 func TestKeepRunReplayPlant(t *testing.T) {
 	dir := t.TempDir()
 	f := simFlags{outDir: dir, scenario: "regress.yaml", plant: "ack-before-isr"}
-	r := seedResult{Result: simcluster.Result{Seed: 3, Verdict: simcluster.Correctness}, opts: simcluster.DefaultOptions(3), verdict: string(simcluster.Correctness)}
+	o := simcluster.DefaultOptions(3)
+	o.Safety = 2 * time.Second
+	run := simcluster.Run(o)
+	run.Verdict = simcluster.Correctness
+	r := seedResult{Result: run, opts: o, verdict: string(simcluster.Correctness)}
 	require.NoError(t, keepRun(f, r))
+	// The trace is the run's, event by event: its last line carries the
+	// run's hash, and it has a line per event.
+	trace, err := os.ReadFile(filepath.Join(dir, "seed-3", "trace.txt"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(trace)), "\n")
+	assert.Len(t, lines, int(run.Events))
+	assert.True(t, strings.HasSuffix(lines[len(lines)-1], fmt.Sprintf(" %016x", run.TraceHash)), lines[len(lines)-1])
 	res := readResultJSON(t, filepath.Join(dir, "seed-3", "result.json"))
 	assert.Equal(t, "go run -tags planted ./cmd/gregor sim --seed 3 --scenario regress.yaml --plant ack-before-isr", res["replay"])
 	sc, err := os.ReadFile(filepath.Join(dir, "seed-3", "scenario.yaml"))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -44,6 +45,9 @@ func keepRun(f simFlags, r seedResult) error {
 	if err := simcluster.WriteScenario(filepath.Join(d, "scenario.yaml"), sc); err != nil {
 		return err
 	}
+	if err := keepTrace(filepath.Join(d, "trace.txt"), r); err != nil {
+		return err
+	}
 	seen := map[history.Key]bool{}
 	for _, a := range r.Anomalies {
 		if a.Allowed || seen[a.Key] {
@@ -54,6 +58,28 @@ func keepRun(f simFlags, r seedResult) error {
 		if _, err := queue.VisualizeKey(r.History, a.Key, 10*time.Second, path); err != nil {
 			return fmt.Errorf("visualizing %s: %w", a.Key, err)
 		}
+	}
+	return nil
+}
+
+// keepTrace runs the seed again with every event written to path, one
+// line each (time, node, kind, two numbers, the rolling hash), so that a
+// failure can be read event by event. The rerun must end with the same
+// hash: anything else is nondeterminism, reported as an error.
+func keepTrace(path string, r seedResult) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	o := r.opts
+	o.Trace = w
+	again := simcluster.Run(o)
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if again.TraceHash != r.TraceHash {
+		return fmt.Errorf("the traced rerun ended with hash %016x, not %016x: the run is not deterministic", again.TraceHash, r.TraceHash)
 	}
 	return nil
 }
