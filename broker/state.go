@@ -50,39 +50,81 @@ type BatchInfo struct {
 	CRC                    uint32
 }
 
-// Unchanged reports whether State would return prev again, without
-// copying anything: the simulator's monitors call it after every event
-// that ran on the broker, and most events change no replica.
-func (b *Broker) Unchanged(prev State) bool {
-	if prev.NodeID != b.cfg.NodeID || prev.BrokerEpoch != b.brokerEpoch || len(prev.Partitions) != b.localPartitions() {
+// UpdateState makes *st what State would return, reusing its memory: the
+// simulator's observer calls it after every event that ran on the broker,
+// where a copy per event cost more than the checks. A changed slice is
+// replaced by a new one, never written in place, so states copied from
+// *st before keep their values. It reports whether *st changed and
+// whether a replica's leader, leader epoch or ISR may have moved (always
+// when a replica came or went or the broker epoch changed).
+func (b *Broker) UpdateState(st *State) (changed, rolesMoved bool) {
+	if st.NodeID != b.cfg.NodeID || st.BrokerEpoch != b.brokerEpoch || !b.sameReplicas(st.Partitions) {
+		*st = b.State()
+		return true, true // rare (a replica came or went, a new registration): say so
+	}
+	for i := range st.Partitions {
+		c, m := b.updateReplica(&st.Partitions[i])
+		changed, rolesMoved = changed || c, rolesMoved || m
+	}
+	return changed, rolesMoved
+}
+
+// sameReplicas reports whether ps (in State's order) names exactly the
+// local replicas, each of the same topic incarnation.
+func (b *Broker) sameReplicas(ps []PartitionState) bool {
+	if len(ps) != b.localPartitions() {
 		return false
 	}
-	for i := range prev.Partitions {
-		if !b.replicaUnchanged(&prev.Partitions[i]) {
+	for i := range ps {
+		t := b.topics[ps[i].Topic]
+		if t == nil || t.id != ps[i].TopicID || t.local(ps[i].Partition) == nil {
 			return false
 		}
 	}
 	return true
 }
 
-// replicaUnchanged compares one replica's state with a local partition.
-func (b *Broker) replicaUnchanged(ps *PartitionState) bool {
-	t := b.topics[ps.Topic]
-	if t == nil || t.id != ps.TopicID {
+// updateReplica brings ps up to its local partition (sameReplicas holds).
+func (b *Broker) updateReplica(ps *PartitionState) (changed, rolesMoved bool) {
+	p := b.topics[ps.Topic].local(ps.Partition)
+	rolesMoved = p.leader != ps.Leader || p.leaderEpoch != ps.LeaderEpoch || !slices.Equal(p.isr, ps.ISR)
+	changed = rolesMoved || p.partitionEpoch != ps.PartitionEpoch || p.log.StartOffset() != ps.LogStart ||
+		p.hw != ps.HW || p.log.EndOffset() != ps.LEO || p.flushed != ps.Flushed
+	ps.Leader, ps.LeaderEpoch, ps.PartitionEpoch = p.leader, p.leaderEpoch, p.partitionEpoch
+	ps.LogStart, ps.HW, ps.LEO, ps.Flushed = p.log.StartOffset(), p.hw, p.log.EndOffset(), p.flushed
+	if !slices.Equal(p.isr, ps.ISR) {
+		ps.ISR = slices.Clone(p.isr)
+	}
+	if !slices.Equal(p.replicas, ps.Replicas) {
+		ps.Replicas, changed = slices.Clone(p.replicas), true
+	}
+	if !b.sameEpochs(p, ps.Epochs) {
+		ps.Epochs, changed = epochStarts(p), true
+	}
+	return changed, rolesMoved
+}
+
+// sameEpochs compares a local leader epoch cache with a copy of it.
+func (b *Broker) sameEpochs(p *partition, es []EpochStart) bool {
+	if p.log.EpochCount() != len(es) {
 		return false
 	}
-	p := t.local(ps.Partition)
-	if p == nil || p.leader != ps.Leader || p.leaderEpoch != ps.LeaderEpoch || p.partitionEpoch != ps.PartitionEpoch ||
-		p.log.StartOffset() != ps.LogStart || p.hw != ps.HW || p.log.EndOffset() != ps.LEO || p.flushed != ps.Flushed ||
-		!slices.Equal(p.replicas, ps.Replicas) || !slices.Equal(p.isr, ps.ISR) || p.log.EpochCount() != len(ps.Epochs) {
-		return false
-	}
-	for i, e := range ps.Epochs {
+	for i, e := range es {
 		if c := p.log.EpochAt(i); c.Epoch != e.Epoch || c.StartOffset != e.StartOffset {
 			return false
 		}
 	}
 	return true
+}
+
+// epochStarts copies p's leader epoch cache.
+func epochStarts(p *partition) []EpochStart {
+	var out []EpochStart
+	for i := range p.log.EpochCount() {
+		e := p.log.EpochAt(i)
+		out = append(out, EpochStart{Epoch: e.Epoch, StartOffset: e.StartOffset})
+	}
+	return out
 }
 
 // localPartitions counts the local replicas (State's partitions).
@@ -109,9 +151,7 @@ func (b *Broker) State() State {
 			Replicas: slices.Clone(p.replicas), ISR: slices.Clone(p.isr),
 			LogStart: p.log.StartOffset(), HW: p.hw, LEO: p.log.EndOffset(), Flushed: p.flushed,
 		}
-		for _, e := range p.log.Epochs() {
-			ps.Epochs = append(ps.Epochs, EpochStart{Epoch: e.Epoch, StartOffset: e.StartOffset})
-		}
+		ps.Epochs = epochStarts(p)
 		st.Partitions = append(st.Partitions, ps)
 	}
 	return st

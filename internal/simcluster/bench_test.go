@@ -1,6 +1,7 @@
 package simcluster
 
 import (
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -13,6 +14,7 @@ import (
 //
 //	go test -run '^$' -bench DefaultScenario -benchtime 3x -cpu 1 ./internal/simcluster/
 func BenchmarkDefaultScenario(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent)) // as gregor sim runs
 	var sim, wall time.Duration
 	ops := 0
 	for i := range b.N {

@@ -9,6 +9,7 @@ import (
 	"github.com/gregor-dst/gregor/broker/meta"
 	"github.com/gregor-dst/gregor/broker/quorum"
 	"github.com/gregor-dst/gregor/checker/replication"
+	"github.com/gregor-dst/gregor/internal/assert"
 	"github.com/gregor-dst/gregor/sim"
 )
 
@@ -146,30 +147,29 @@ func (o *observer) refresh(i int) bool {
 		o.imageNode = i
 	}
 	inc := int64(n.Starts())
-	if prev.Up && prev.Incarnation == inc && b.Unchanged(prev.State) {
-		return false
-	}
-	st := b.State()
-	o.rolesMoved = o.rolesMoved || !prev.Up || rolesMoved(prev.State, st)
-	o.views[i] = replication.NodeView{State: st, Batches: b.Batches, Up: true, Incarnation: inc}
-	o.isr.note(i, st, o.c.s.Now())
-	return true
-}
-
-// rolesMoved reports whether a replica's leader, leader epoch or ISR
-// differs between two states of a broker (or a replica came or went).
-func rolesMoved(a, b broker.State) bool {
-	if len(a.Partitions) != len(b.Partitions) {
-		return true
-	}
-	for i := range a.Partitions {
-		p, q := &a.Partitions[i], &b.Partitions[i]
-		if p.Topic != q.Topic || p.Partition != q.Partition || p.Leader != q.Leader ||
-			p.LeaderEpoch != q.LeaderEpoch || !slices.Equal(p.ISR, q.ISR) {
-			return true
+	if !prev.Up || prev.Incarnation != inc {
+		o.views[i] = replication.NodeView{State: b.State(), Batches: b.Batches, Up: true, Incarnation: inc}
+		o.rolesMoved = true
+	} else {
+		var before []broker.PartitionState
+		if assert.Enabled {
+			before = slices.Clone(prev.State.Partitions) // UpdateState never writes its slices in place
 		}
+		changed, moved := b.UpdateState(&prev.State)
+		if assert.Enabled {
+			assert.Thatf(sameState(prev.State, b.State()), "simcluster: broker %d: UpdateState differs from State", i)
+			assert.Thatf(moved || !rolesDiffer(before, prev.State.Partitions), "simcluster: broker %d: UpdateState missed a role change", i)
+		}
+		if !changed {
+			return false
+		}
+		if !moved {
+			return true // the ISR claims stand
+		}
+		o.rolesMoved = true
 	}
-	return false
+	o.isr.note(i, o.views[i].State, o.c.s.Now())
+	return true
 }
 
 // imageChanged reports whether the metadata image moved since the last
@@ -292,4 +292,25 @@ func (c *Cluster) UncleanElections() []string { return c.obs.uncleanParts() }
 func formatLoss(l replication.Loss) string {
 	return fmt.Sprintf("%s %s-%d offsets %d..%d at %s (%s): %s", l.Invariant, l.Topic, l.Partition,
 		l.Offset, l.LastOffset, sim.Time(l.TimeNs), l.Reason, strings.TrimSpace(l.Witness))
+}
+
+// sameState compares two broker states field by field (a nil and an empty
+// slice are equal).
+func sameState(a, b broker.State) bool {
+	return a.NodeID == b.NodeID && a.BrokerEpoch == b.BrokerEpoch &&
+		slices.EqualFunc(a.Partitions, b.Partitions, func(p, q broker.PartitionState) bool {
+			return p.Topic == q.Topic && p.TopicID == q.TopicID && p.Partition == q.Partition && p.Leader == q.Leader &&
+				p.LeaderEpoch == q.LeaderEpoch && p.PartitionEpoch == q.PartitionEpoch && p.LogStart == q.LogStart &&
+				p.HW == q.HW && p.LEO == q.LEO && p.Flushed == q.Flushed && slices.Equal(p.Replicas, q.Replicas) &&
+				slices.Equal(p.ISR, q.ISR) && slices.Equal(p.Epochs, q.Epochs)
+		})
+}
+
+// rolesDiffer reports whether two replica lists differ in a replica's
+// leader, leader epoch or ISR, or in which replicas they hold.
+func rolesDiffer(a, b []broker.PartitionState) bool {
+	return !slices.EqualFunc(a, b, func(p, q broker.PartitionState) bool {
+		return p.Topic == q.Topic && p.TopicID == q.TopicID && p.Partition == q.Partition && p.Leader == q.Leader &&
+			p.LeaderEpoch == q.LeaderEpoch && slices.Equal(p.ISR, q.ISR)
+	})
 }
