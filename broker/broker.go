@@ -47,9 +47,9 @@ type Broker struct {
 	// reopenPending: a replica could not be opened (or its failed log
 	// was closed); housekeeping reconciles again to open it.
 	reopenPending bool
-	// reopenedHW keeps a closed failed replica's high watermark for its
-	// reopening (bounded by the local partitions).
-	reopenedHW      map[reopenKey]int64
+	// reopened keeps what a closed failed replica knew for its reopening
+	// (bounded by the local partitions).
+	reopened        map[reopenKey]reopenState
 	brokerEpoch     int64
 	fenced          bool
 	ready           bool
@@ -109,7 +109,7 @@ func (b *Broker) Start(e env.Env) {
 	b.conns = map[uint64]*conn{}
 	b.topics = map[string]*topic{}
 	b.topicIDs = map[[16]byte]*topic{}
-	b.reopenedHW = map[reopenKey]int64{}
+	b.reopened = map[reopenKey]reopenState{}
 	b.fetchers = map[int32]*fetcher{}
 	b.waiters = newFetchPurgatory(b, b.cfg.FetchWaitersMax)
 	b.dynBroker, b.dynCluster = configs.Set{}, configs.Set{}
@@ -247,4 +247,11 @@ func (b *Broker) sortedTopics() []*topic {
 type reopenKey struct {
 	topicID [16]byte
 	index   int32
+}
+
+// reopenState is what a replica closed for reopening knew: its high
+// watermark and how new its role was.
+type reopenState struct {
+	hw                          int64
+	leaderEpoch, partitionEpoch int32
 }

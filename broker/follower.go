@@ -77,6 +77,9 @@ func (b *Broker) kick(f *fetcher) {
 		return
 	}
 	req := b.replicaFetchRequest(f)
+	if len(req.Topics) == 0 {
+		return // every log failed: housekeeping reopens them, and the new roles kick again
+	}
 	f.inFlight = true
 	b.peers().Do(addr, req, func(resp kmsg.Response, err error) {
 		f.inFlight = false
@@ -140,6 +143,14 @@ func (b *Broker) replicaFetchRequest(f *fetcher) *kmsg.FetchRequest {
 	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = replicaFetchWaitMaxMs, 1, replicaFetchBytesMax
 	req.SessionID, req.SessionEpoch = 0, -1
 	for _, p := range f.parts {
+		if p.log.Err() != nil {
+			// A failed log may have lost what it did not fsync, so its
+			// end offset is no promise: a fetch from there would tell
+			// the leader this replica holds data it may not, and move
+			// the high watermark past it (Kafka's fetcher drops a
+			// partition whose log directory failed).
+			continue
+		}
 		rp := kmsg.NewFetchRequestTopicPartition()
 		rp.Partition, rp.CurrentLeaderEpoch = p.index, p.leaderEpoch
 		rp.FetchOffset, rp.LogStartOffset = p.log.EndOffset(), p.log.StartOffset()

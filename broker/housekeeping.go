@@ -35,7 +35,7 @@ func (b *Broker) reopenFailedLogs() {
 			b.log.Warn("reopening a failed log", "topic", p.t.name, "partition", p.index, "err", err)
 			b.closeReplica(p)
 			p.t.partitions[p.index] = nil
-			b.reopenedHW[reopenKey{p.t.id, p.index}] = p.hw
+			b.reopened[reopenKey{p.t.id, p.index}] = reopenState{hw: p.hw, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch}
 			b.reopenPending = true
 		}
 	}

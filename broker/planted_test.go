@@ -56,8 +56,9 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 }
 
 // TestRegressionScenarios replays the shrunk scenarios in
-// testdata/regress (written by gregor shrink with a planted bug): each
-// must still fail the same check. The trace hash is not compared here,
+// testdata/regress (written by gregor shrink): one with a planted bug
+// must still fail the same check, and one that caught a real bug, since
+// fixed, must pass. The trace hash is not compared here,
 // since every change to the broker moves it; gregor replay compares it on
 // one build.
 func TestRegressionScenarios(t *testing.T) {

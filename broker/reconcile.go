@@ -110,6 +110,10 @@ func (b *Broker) reconcilePartition(t *topic, index int32, mp *meta.Partition) {
 		return
 	}
 	if p == nil {
+		if b.imageBehindReopen(t, index, mp) {
+			b.reopenPending = true // housekeeping tries again
+			return
+		}
 		var err error
 		if p, err = b.openPartition(t, index); err != nil {
 			b.log.Error("opening replica", "topic", t.name, "partition", index, "err", err)
@@ -181,18 +185,29 @@ func (b *Broker) dropReplica(p *partition) {
 	}
 }
 
+// imageBehindReopen reports whether the image's record of a replica
+// closed for reopening is older than what the replica knew: the answer
+// to its own AlterPartition, which the local image has not applied yet.
+// Reopening on that record would bring back an ISR the controller has
+// already replaced (with members that may lag the high watermark), so
+// the replica waits for the image.
+func (b *Broker) imageBehindReopen(t *topic, index int32, mp *meta.Partition) bool {
+	r, ok := b.reopened[reopenKey{t.id, index}]
+	return ok && (mp.LeaderEpoch < r.leaderEpoch || mp.LeaderEpoch == r.leaderEpoch && mp.PartitionEpoch < r.partitionEpoch)
+}
+
 // restoreHW gives a replica reopened after its log failed the high
 // watermark it had: the process kept it in memory, and the reopened log
 // still holds what the old one held (no power was lost), so a leader's
 // watermark does not go back within its epoch.
 func (b *Broker) restoreHW(p *partition) {
 	k := reopenKey{p.t.id, p.index}
-	hw, ok := b.reopenedHW[k]
+	r, ok := b.reopened[k]
 	if !ok {
 		return
 	}
-	delete(b.reopenedHW, k)
-	if hw = min(hw, p.log.EndOffset()); hw > p.hw {
+	delete(b.reopened, k)
+	if hw := min(r.hw, p.log.EndOffset()); hw > p.hw {
 		p.hw = hw
 		p.log.SetHighWatermark(hw)
 	}

@@ -23,7 +23,7 @@
 // ATLAS.md lists every fault kind, whether the safe swarm uses it and
 // why the guarantees survive it, and the unsafe modes. Torn writes come
 // with every crash (the simulator's disk option); disk errors and full
-// disks (disk-faults) are opt-in until their liveness failures are fixed.
+// disks (disk-faults) are in the safe mix.
 //
 // Owns: fault schedules, their generation, text form, shrinking and
 // application. Must not import: checker, broker. It obeys the determinism

@@ -52,6 +52,10 @@ func (l *Log) AppendAsFollower(batches []byte) error {
 	for off := 0; off < len(batches); {
 		h, _ := records.ParseHeader(batches[off:])
 		if err := l.appendBatch(batches[off:off+h.Size()], h, now); err != nil {
+			// The batches before this one are in the log, and their flush
+			// is due as after any append: a follower that fsyncs every
+			// message waits for it before it fetches again.
+			l.maybeFlushMessages()
 			return err
 		}
 		off += h.Size()

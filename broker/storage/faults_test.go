@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -113,4 +114,27 @@ func (r *rig) recoverFromFailure(failed []byte, capacityBytes int64) {
 		modelEnd = max(modelEnd, r.model[len(r.model)-1].next)
 	}
 	require.Equal(r.t, modelEnd, r.l.EndOffset())
+}
+
+// TestFollowerAppendCutShortFlushesItsPrefix: a follower append whose
+// third batch finds the disk full keeps the first two, and with
+// flush.messages=1 their flush starts as after any append. (Before, it
+// did not, and a follower waiting for that fsync never fetched again.)
+func TestFollowerAppendCutShortFlushesItsPrefix(t *testing.T) {
+	cfg := smallConfig()
+	cfg.FlushMessages = 1
+	r := newRig(t, 1, cfg, sim.DiskOptions{})
+	r.n.Disk().SetOptions(sim.DiskOptions{CapacityBytes: r.n.Disk().UsedBytes() + 2*1200 + 600})
+	var flushed int64
+	r.l.OnFlushed(func(o int64) { flushed = o })
+	var data []byte
+	for i := range 3 {
+		data = append(data, stamped(makeBatch(2, 500, r.nowMs()), int64(2*i), 1)...)
+	}
+	err := r.l.AppendAsFollower(data)
+	require.ErrorIs(t, err, env.ErrNoSpace)
+	require.Equal(t, int64(4), r.l.EndOffset(), "the two batches that fit stay")
+	r.run(time.Second)
+	require.Equal(t, int64(4), flushed, "their flush ran")
+	require.Equal(t, int64(4), r.l.RecoveryPoint())
 }

@@ -78,7 +78,8 @@ controller) in the deterministic simulator; topics with replication factor 3
 and min.insync.replicas 2; idempotent acks=all producers writing unique values
 (Jepsen's queue workload); consumers polling in assign mode; the safe fault mix
 (network partitions of every shape, crashes with fsync on every message,
-graceful stops, pauses, clock offsets, drift and jumps). After the faulty
+graceful stops, pauses, clock offsets, drift and jumps, clogged links, slow
+disks, disk errors and full disks, client crashes). After the faulty
 safety phase every fault heals, the cluster must converge, and every partition
 is read back. The run is judged by the replication invariant monitors (R1–R9,
 Raft safety) as it goes, then by the Jepsen Kafka analysis of the history

@@ -99,7 +99,7 @@ func DefaultOptions(seed uint64) Options {
 		Seed: seed, Brokers: 3, Topics: 1, Partitions: 3, RF: 3, MinISR: 2, Acks: -1,
 		Producers: 2, RecordsPerSecond: 50, BatchRecordsMax: 10, FlushEveryMessage: true,
 		Consumers: 1, PollEvery: 50 * time.Millisecond,
-		Faults:     faults.Mix{Partitions: true, Crashes: true, Stops: true, Pauses: true, Clocks: true, Clogs: true, SlowDisks: true, ClientCrashes: true},
+		Faults:     faults.Mix{Partitions: true, Crashes: true, Stops: true, Pauses: true, Clocks: true, Clogs: true, SlowDisks: true, Disks: true, ClientCrashes: true},
 		FaultEvery: 2 * time.Second, FaultMax: 5 * time.Second,
 		Safety: 20 * time.Second, Liveness: 90 * time.Second,
 		ReplicaLagMaxMs: 10_000, SessionTimeoutMs: 9000,
@@ -141,6 +141,7 @@ func OptionsFromSeed(seed uint64) Options {
 	if r.IntN(4) == 0 {
 		o.Acks0Producers = 1
 	}
+	o.Faults.Disks = r.IntN(3) == 0
 	return o
 }
 
