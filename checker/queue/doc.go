@@ -19,8 +19,9 @@
 // CheckLinearizable checks each key against a Porcupine model of a log
 // (stepLog): a send's acked offset holds its value and is past every
 // offset known when it was appended; a poll's records agree with the log
-// and lie below the high watermark it reports; the high watermark never
-// goes back in real time. The state is the part of the log known so far,
+// and lie below the high watermark it reports, a lower bound on what is
+// committed (it may go back across a leader change, as Kafka's does; see
+// stepLog). The state is the part of the log known so far,
 // held in a persistent trie, and a key's history is cut into windows at
 // quiescent points, checked independently. VisualizeKey writes Porcupine's
 // HTML for a key.

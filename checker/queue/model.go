@@ -52,9 +52,13 @@ type pollIn struct {
 // A send linearizes at its append: its offset is at or past the log end
 // (every send before it, end) and past everything a poll has already seen
 // (hw), since offsets are assigned in append order. A poll linearizes at a
-// read: every record it returns agrees with the log at that offset, none
-// is at or above the high watermark it reports, and that high watermark is
-// not below one already observed: the high watermark never goes back.
+// read: every record it returns agrees with the log at that offset, and
+// none is at or above the high watermark it reports. That high watermark
+// is a lower bound on what is committed, and it may be below one observed
+// before: a new leader learns the high watermark from its followers'
+// fetches, so for a while after a leader change Kafka reports a lower one
+// (its records are still there, just not yet served). So the model only
+// raises its known high watermark, and never requires a poll's to rise.
 //
 // A poll may return a record whose send is not in the model (its outcome
 // was unknown): the record joins the log, as if that send were linearized
@@ -81,9 +85,6 @@ func stepLog(state, input any) (bool, *logState) {
 	case pollIn:
 		if s == nil {
 			s = in.base
-		}
-		if in.hasHW && in.hw < s.hw {
-			return false, nil
 		}
 		next := *s
 		changed := false

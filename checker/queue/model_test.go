@@ -50,32 +50,6 @@ var modelPairs = []modelPair{
 		},
 	},
 	{
-		name: "the high watermark goes back",
-		build: func(h *hb, bad bool) {
-			h.send(0, k0, 10, 0)
-			h.send(0, k0, 11, 1)
-			h.pollHW(1, k0, 2, 1, 11)
-			if bad {
-				h.pollHW(2, k0, 1, 0, 10)
-				return
-			}
-			h.pollHW(2, k0, 2, 0, 10)
-		},
-	},
-	{
-		name: "the high watermark is below what a poll already read",
-		build: func(h *hb, bad bool) {
-			h.send(0, k0, 10, 0)
-			h.send(0, k0, 11, 1)
-			h.poll(1, k0, 0, 10, 1, 11)
-			if bad {
-				h.pollHW(2, k0, 1)
-				return
-			}
-			h.pollHW(2, k0, 2)
-		},
-	},
-	{
 		name: "a poll returns a record at its own high watermark",
 		build: func(h *hb, bad bool) {
 			h.send(0, k0, 10, 0)
@@ -136,12 +110,10 @@ var modelPairs = []modelPair{
 			h.sendStart(0, k0, 11)
 			h.b.Invoke(1, history.Poll, history.Value{})
 			if bad {
-				// The poll finishes before the send is acked, reporting a
-				// high watermark that excludes offset 1, yet a poll that
-				// began later reports less.
-				h.b.Ok(1, history.Polls(history.Polled{Key: k0, Records: records(0, 10, 1, 11), HighWatermark: 2, HasHighWatermark: true}))
+				// The poll may see the send in flight, but not at an offset
+				// an acked send already holds.
+				h.pollOk(1, k0, 0, 11)
 				h.sendOk(0, k0, []int64{11}, 1)
-				h.pollHW(2, k0, 1, 0, 10)
 				return
 			}
 			h.pollOk(1, k0, 0, 10, 1, 11)
@@ -169,6 +141,27 @@ func TestModelPairs(t *testing.T) {
 				t.Fatalf("fold of %+v", res)
 			}
 		})
+	}
+}
+
+// TestHighWatermarkMayGoBack: a poll's high watermark below one seen
+// before is legal (a new leader learns it late; Kafka reports the lower
+// one meanwhile), whether the earlier one was reported or implied by the
+// records read. Swarm seed 594 failed on the second shape before.
+func TestHighWatermarkMayGoBack(t *testing.T) {
+	reported := newHB()
+	reported.send(0, k0, 10, 0)
+	reported.send(0, k0, 11, 1)
+	reported.pollHW(1, k0, 2, 1, 11)
+	reported.pollHW(2, k0, 1, 0, 10)
+	read := newHB()
+	read.send(0, k0, 10, 0)
+	read.send(0, k0, 11, 1)
+	read.poll(1, k0, 0, 10, 1, 11)
+	read.pollHW(1, k0, 1) // from position 2: nothing, high watermark 1
+	for name, h := range map[string]*hb{"reported": reported, "read": read} {
+		res := check(t, h.ops())
+		require.Equal(t, porcupine.Ok, Linearizable(res), "%s: %+v", name, res)
 	}
 }
 

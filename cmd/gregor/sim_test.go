@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gregor-dst/gregor/checker/history"
 	"github.com/gregor-dst/gregor/internal/simcluster"
 )
 
@@ -93,4 +94,28 @@ func TestKeepRunReplayPlant(t *testing.T) {
 	sc, err := os.ReadFile(filepath.Join(dir, "seed-3", "scenario.yaml"))
 	require.NoError(t, err)
 	assert.Contains(t, string(sc), "plant: ack-before-isr")
+}
+
+// TestFailingKeysIncludePorcupineIllegal: a partition Porcupine found
+// illegal is visualized even with no anomaly the analysis sees (here a
+// send lands below one that finished before it began).
+func TestFailingKeysIncludePorcupineIllegal(t *testing.T) {
+	k := history.Key{Topic: "t", Partition: 0}
+	b := history.NewBuilder()
+	send := func(p int, v, off int64) {
+		b.Invoke(p, history.Send, history.Sends(history.NewSend(k, v)))
+		b.Ok(p, history.Sends(history.AckedSend(k, v, off)))
+	}
+	send(0, 10, 1)
+	send(1, 11, 0)
+	b.Invoke(2, history.Poll, history.Value{})
+	b.Ok(2, history.Polls(history.Polled{Key: k, Records: []history.Record{{Offset: 0, Value: 11}, {Offset: 1, Value: 10}}}))
+	r := seedResult{Result: simcluster.Result{History: b.Ops(), Linearizable: "illegal: t-0"}}
+	keys, err := failingKeys(r)
+	require.NoError(t, err)
+	require.Equal(t, []history.Key{k}, keys)
+	r.Linearizable = "ok"
+	keys, err = failingKeys(r)
+	require.NoError(t, err)
+	require.Empty(t, keys)
 }

@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/spf13/cobra"
 
 	"github.com/gregor-dst/gregor/checker/history"
@@ -48,18 +51,42 @@ func keepRun(f simFlags, r seedResult) error {
 	if err := keepTrace(filepath.Join(d, "trace.txt"), r); err != nil {
 		return err
 	}
-	seen := map[history.Key]bool{}
-	for _, a := range r.Anomalies {
-		if a.Allowed || seen[a.Key] {
-			continue
-		}
-		seen[a.Key] = true
-		path := filepath.Join(d, "porcupine-"+a.Key.String()+".html")
-		if _, err := queue.VisualizeKey(r.History, a.Key, 10*time.Second, path); err != nil {
-			return fmt.Errorf("visualizing %s: %w", a.Key, err)
+	keys, err := failingKeys(r)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		path := filepath.Join(d, "porcupine-"+k.String()+".html")
+		if _, err := queue.VisualizeKey(r.History, k, 10*time.Second, path); err != nil {
+			return fmt.Errorf("visualizing %s: %w", k, err)
 		}
 	}
 	return nil
+}
+
+// failingKeys are the partitions to visualize: those with an anomaly not
+// allowed, then those Porcupine found illegal (which may have no anomaly
+// the Jepsen analysis sees: a real-time order broken), each once.
+func failingKeys(r seedResult) ([]history.Key, error) {
+	var keys []history.Key
+	for _, a := range r.Anomalies {
+		if !a.Allowed && !slices.Contains(keys, a.Key) {
+			keys = append(keys, a.Key)
+		}
+	}
+	if !strings.HasPrefix(r.Linearizable, "illegal") {
+		return keys, nil
+	}
+	res, err := queue.CheckLinearizable(r.History, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	for _, kr := range res {
+		if kr.Result == porcupine.Illegal && !slices.Contains(keys, kr.Key) {
+			keys = append(keys, kr.Key)
+		}
+	}
+	return keys, nil
 }
 
 // keepTrace runs the seed again with every event written to path, one
