@@ -14,7 +14,7 @@ import (
 type claim struct {
 	offset int64
 	value  int64
-	op     history.Op // the completion that says so
+	op     *history.Op // the completion that says so (in the paired calls)
 }
 
 // sendRec is one send micro-op and how its op ended.
@@ -22,8 +22,8 @@ type sendRec struct {
 	value   int64
 	offset  int64 // history.OffsetUnknown unless acked with one
 	outcome history.Type
-	invoke  history.Op
-	op      history.Op // the completion; the invocation while pending
+	invoke  *history.Op
+	op      *history.Op // the completion; the invocation while pending
 }
 
 // keyIndex is what the history says about one key's log.
@@ -37,6 +37,7 @@ type keyIndex struct {
 	// claim at each distinct offset (two entries: a duplicate).
 	atOffset map[int64][]claim
 	valuesAt map[int64][]claim
+	slab     []claim // where single cuts one-claim slices from
 	// known is the version order: every offset with a claim, ascending.
 	known []int64
 	// maxPolled is the highest-offset record any ok poll returned; offset
@@ -71,7 +72,10 @@ func (ix *index) get(k history.Key) *keyIndex {
 // to have happened.
 func buildIndex(calls []history.Call) (*index, error) {
 	ix := &index{byKey: make(map[history.Key]*keyIndex)}
-	for _, c := range calls {
+	// Claims and sends point into calls rather than copy ops: an op is
+	// about 200 bytes, and a long history has hundreds of thousands.
+	for i := range calls {
+		c := &calls[i]
 		switch c.Invoke.F {
 		case history.Send:
 			if err := ix.addSends(c); err != nil {
@@ -84,7 +88,7 @@ func buildIndex(calls []history.Call) (*index, error) {
 			for _, p := range c.Completion.Value.Polls {
 				ki := ix.get(p.Key)
 				for _, rec := range p.Records {
-					ki.addPolled(claim{offset: rec.Offset, value: rec.Value, op: c.Completion})
+					ki.addPolled(claim{offset: rec.Offset, value: rec.Value, op: &c.Completion})
 				}
 			}
 		}
@@ -99,11 +103,11 @@ func buildIndex(calls []history.Call) (*index, error) {
 // addSends records a send op's micro-ops. The ok completion must repeat the
 // invocation's sends in order (adding offsets): it is how each offset is
 // tied to its value.
-func (ix *index) addSends(c history.Call) error {
+func (ix *index) addSends(c *history.Call) error {
 	asked := c.Invoke.Value.Sends
-	op := c.Completion
+	op := &c.Completion
 	if c.Pending {
-		op = c.Invoke
+		op = &c.Invoke
 	}
 	got := asked
 	if c.Outcome() == history.Ok {
@@ -122,7 +126,7 @@ func (ix *index) addSends(c history.Call) error {
 			// that asks "who wrote this?" guess.
 			return fmt.Errorf("queue: value %d sent to %s by op %d and op %d: values must be unique per key", s.Value, s.Key, ki.sends[prev].op.Index, op.Index)
 		}
-		rec := sendRec{value: s.Value, offset: history.OffsetUnknown, outcome: c.Outcome(), invoke: c.Invoke, op: op}
+		rec := sendRec{value: s.Value, offset: history.OffsetUnknown, outcome: c.Outcome(), invoke: &c.Invoke, op: op}
 		if rec.outcome == history.Ok && s.Acked() {
 			rec.offset = s.Offset
 			ki.addClaim(claim{offset: s.Offset, value: s.Value, op: op})
@@ -146,13 +150,32 @@ func (ki *keyIndex) addPolled(c claim) {
 // addClaim keeps the first claim of each distinct (offset, value) pair in
 // both directions; a second distinct entry is an anomaly.
 func (ki *keyIndex) addClaim(c claim) {
-	if !slices.ContainsFunc(ki.atOffset[c.offset], func(o claim) bool { return o.value == c.value }) {
-		ki.atOffset[c.offset] = append(ki.atOffset[c.offset], c)
+	if at := ki.atOffset[c.offset]; at == nil {
+		ki.atOffset[c.offset] = ki.single(c)
+	} else if !slices.ContainsFunc(at, func(o claim) bool { return o.value == c.value }) {
+		ki.atOffset[c.offset] = append(at, c)
 	}
-	if !slices.ContainsFunc(ki.valuesAt[c.value], func(o claim) bool { return o.offset == c.offset }) {
-		ki.valuesAt[c.value] = append(ki.valuesAt[c.value], c)
+	if at := ki.valuesAt[c.value]; at == nil {
+		ki.valuesAt[c.value] = ki.single(c)
+	} else if !slices.ContainsFunc(at, func(o claim) bool { return o.offset == c.offset }) {
+		ki.valuesAt[c.value] = append(at, c)
 	}
 }
+
+// single returns a one-claim slice cut from a shared slab: almost every
+// offset and value has exactly one claim, and a slice each would be an
+// allocation each. The capacity is cut to one, so a second claim copies.
+func (ki *keyIndex) single(c claim) []claim {
+	if len(ki.slab) == cap(ki.slab) {
+		ki.slab = make([]claim, 0, slabClaims)
+	}
+	ki.slab = append(ki.slab, c)
+	n := len(ki.slab)
+	return ki.slab[n-1 : n : n]
+}
+
+// slabClaims is the number of claims one slab allocation holds.
+const slabClaims = 1024
 
 // between returns the first claim at a known offset strictly between lo
 // and hi: proof that a read or send from lo to hi skipped a record.

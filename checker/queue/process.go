@@ -9,8 +9,8 @@ import (
 
 // pollMark is where a process's polls of one key left off.
 type pollMark struct {
-	offset int64      // the last record's offset
-	op     history.Op // the poll that returned it
+	offset int64       // the last record's offset
+	op     *history.Op // the poll that returned it
 	// rebalanced: an assign or subscribe of the process came since (or
 	// may have), so its position may legitimately have moved.
 	rebalanced bool
@@ -23,7 +23,7 @@ type pollMark struct {
 // sendMark is the offset of a process's last acked send to one key.
 type sendMark struct {
 	offset int64
-	op     history.Op
+	op     *history.Op
 }
 
 // process is what the ordering checks remember of one client.
@@ -38,7 +38,8 @@ type process struct {
 // going back, and its acked sends should land at increasing offsets.
 func checkProcesses(r *report, ix *index, calls []history.Call) {
 	procs := make(map[int]*process)
-	for _, c := range calls {
+	for i := range calls {
+		c := &calls[i]
 		p, ok := procs[c.Invoke.Process]
 		if !ok {
 			p = &process{polled: make(map[history.Key]pollMark), sent: make(map[history.Key]sendMark)}
@@ -57,7 +58,7 @@ func checkProcesses(r *report, ix *index, calls []history.Call) {
 			switch c.Outcome() {
 			case history.Ok:
 				for _, polled := range c.Completion.Value.Polls {
-					checkPoll(r, ix.byKey[polled.Key], p, c.Completion, polled)
+					checkPoll(r, ix.byKey[polled.Key], p, &c.Completion, polled)
 				}
 			case history.Info:
 				for k, m := range p.polled { //gregor:unordered-ok each entry updated independently
@@ -67,7 +68,7 @@ func checkProcesses(r *report, ix *index, calls []history.Call) {
 			}
 		case history.Send:
 			if c.Outcome() == history.Ok {
-				checkSends(r, ix, p, c.Completion)
+				checkSends(r, ix, p, &c.Completion)
 			}
 		}
 	}
@@ -77,7 +78,7 @@ func checkProcesses(r *report, ix *index, calls []history.Call) {
 // keys still assigned; here the next poll of each is compared but, if it
 // skips or goes back, reported as allowed: a new assignment may reset the
 // position (to the committed offset, or by auto.offset.reset).
-func (p *process) resubscribe(c history.Call) {
+func (p *process) resubscribe(c *history.Call) {
 	switch c.Outcome() {
 	case history.Fail:
 		return
@@ -120,7 +121,7 @@ func (p *process) rebalanceReason(m pollMark) string {
 
 // checkPoll checks one key of an ok poll: within the poll, and against
 // where the process's previous poll of the key ended.
-func checkPoll(r *report, ki *keyIndex, p *process, op history.Op, polled history.Polled) {
+func checkPoll(r *report, ki *keyIndex, p *process, op *history.Op, polled history.Polled) {
 	recs := polled.Records
 	if len(recs) == 0 {
 		return
@@ -173,7 +174,7 @@ func withReason(explanation, reason string) string {
 
 // checkSends checks an ok send op's acked offsets, per key: within the op,
 // and against the process's previous acked send to the key.
-func checkSends(r *report, ix *index, p *process, op history.Op) {
+func checkSends(r *report, ix *index, p *process, op *history.Op) {
 	inOp := make(map[history.Key]sendMark) // the op's last acked send per key so far
 	for _, s := range op.Value.Sends {
 		if !s.Acked() {

@@ -14,8 +14,8 @@ const recordsAround = 2
 // cut returns op reduced to key: its sends to key, or its poll of key with
 // the records within recordsAround of [lo, hi] (all of them when lo > hi).
 // The Index still names the full op in the history.
-func cut(op history.Op, key history.Key, lo, hi int64) history.Op {
-	out := op
+func cut(op *history.Op, key history.Key, lo, hi int64) history.Op {
+	out := *op
 	out.Value = history.Value{Keys: op.Value.Keys, Topics: op.Value.Topics, Raw: op.Value.Raw}
 	for _, s := range op.Value.Sends {
 		if s.Key == key {
