@@ -1,6 +1,8 @@
 package queue
 
 import (
+	"fmt"
+
 	"github.com/gregor-dst/gregor/checker/history"
 )
 
@@ -96,4 +98,20 @@ func records(pairs ...int64) []history.Record {
 		recs = append(recs, history.Record{Offset: pairs[i], Value: pairs[i+1]})
 	}
 	return recs
+}
+
+// withBase returns a copy of a model input with the given base state,
+// leaving the original (and the windows that share it) alone.
+func withBase(input any, base *logState) any {
+	switch in := input.(type) {
+	case *sendIn:
+		c := *in
+		c.base = base
+		return &c
+	case *pollIn:
+		c := *in
+		c.base = base
+		return &c
+	}
+	panic(fmt.Sprintf("queue: model input %T", input))
 }

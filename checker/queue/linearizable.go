@@ -145,13 +145,13 @@ func rawModelOperations(ops []history.Op) (map[history.Key][]porcupine.Operation
 		case history.Send:
 			for _, s := range c.Completion.Value.Sends {
 				if s.Acked() {
-					add(s.Key, c, sendIn{value: s.Value, offset: s.Offset, op: c.Completion.Index})
+					add(s.Key, c, &sendIn{value: s.Value, offset: s.Offset, op: c.Completion.Index})
 				}
 			}
 		case history.Poll:
 			for _, p := range c.Completion.Value.Polls {
 				if len(p.Records) > 0 || p.HasHighWatermark {
-					add(p.Key, c, pollIn{records: p.Records, hw: p.HighWatermark, hasHW: p.HasHighWatermark, op: c.Completion.Index})
+					add(p.Key, c, &pollIn{records: p.Records, hw: p.HighWatermark, hasHW: p.HasHighWatermark, op: c.Completion.Index})
 				}
 			}
 		}
@@ -190,12 +190,17 @@ const windowOpsMin = 256
 // checked independently, and the search's cost depends on the concurrency,
 // not on the length of the run. Each input gets its window's base state.
 func cutWindows(ops []porcupine.Operation, opsMin int) [][]porcupine.Operation {
-	slices.SortStableFunc(ops, func(a, b porcupine.Operation) int {
+	byCall := func(a, b porcupine.Operation) int {
 		if c := cmp.Compare(a.Call, b.Call); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Return, b.Return)
-	})
+	}
+	// Calls come in invocation order, so this is usually sorted already;
+	// sorting anyway would move every operation (write barriers and all).
+	if !slices.IsSortedFunc(ops, byCall) {
+		slices.SortStableFunc(ops, byCall)
+	}
 	var windows [][]porcupine.Operation
 	start := 0
 	returnMax := int64(-1 << 63)
@@ -214,23 +219,24 @@ func cutWindows(ops []porcupine.Operation, opsMin int) [][]porcupine.Operation {
 	base := &logState{}
 	for _, w := range windows {
 		for i := range w {
-			w[i].Input = withBase(w[i].Input, base)
+			setBase(w[i].Input, base)
 		}
 		base = fold(base, w)
 	}
 	return windows
 }
 
-func withBase(input any, base *logState) any {
+// setBase gives an input its window's base state, in place: each input
+// belongs to one key's operations and one window.
+func setBase(input any, base *logState) {
 	switch in := input.(type) {
-	case sendIn:
+	case *sendIn:
 		in.base = base
-		return in
-	case pollIn:
+	case *pollIn:
 		in.base = base
-		return in
+	default:
+		panic(fmt.Sprintf("queue: model input %T", input))
 	}
-	panic(fmt.Sprintf("queue: model input %T", input))
 }
 
 // fold applies a window's operations without checking them: the state any
@@ -247,10 +253,10 @@ func fold(s *logState, window []porcupine.Operation) *logState {
 	}
 	for _, op := range window {
 		switch in := op.Input.(type) {
-		case sendIn:
+		case *sendIn:
 			put(in.offset, in.value)
 			next.end = max(next.end, in.offset+1)
-		case pollIn:
+		case *pollIn:
 			for _, r := range in.records {
 				put(r.Offset, r.Value)
 				next.hw = max(next.hw, r.Offset+1)

@@ -66,7 +66,7 @@ type pollIn struct {
 func stepLog(state, input any) (bool, *logState) {
 	s := state.(*logState)
 	switch in := input.(type) {
-	case sendIn:
+	case *sendIn:
 		if s == nil {
 			s = in.base
 		}
@@ -82,7 +82,7 @@ func stepLog(state, input any) (bool, *logState) {
 		next.records++
 		next.hash ^= mix(in.offset, in.value)
 		return true, &next
-	case pollIn:
+	case *pollIn:
 		if s == nil {
 			s = in.base
 		}
@@ -169,9 +169,9 @@ func newModel(windows [][]porcupine.Operation) porcupine.Model {
 
 func describeOperation(input, _ any) string {
 	switch in := input.(type) {
-	case sendIn:
+	case *sendIn:
 		return fmt.Sprintf("send %d → offset %d (op %d)", in.value, in.offset, in.op)
-	case pollIn:
+	case *pollIn:
 		var b strings.Builder
 		fmt.Fprintf(&b, "poll (op %d) →", in.op)
 		for i, r := range in.records {

@@ -143,9 +143,9 @@ type offsetRef struct {
 func splitInputs(ops []porcupine.Operation) (sends, polls []offsetRef) {
 	for i, op := range ops {
 		switch in := op.Input.(type) {
-		case sendIn:
+		case *sendIn:
 			sends = append(sends, offsetRef{i, in.offset})
-		case pollIn:
+		case *pollIn:
 			if r := reach(in); r > 0 {
 				polls = append(polls, offsetRef{i, r})
 			}
@@ -156,7 +156,7 @@ func splitInputs(ops []porcupine.Operation) (sends, polls []offsetRef) {
 
 // reach is one past the highest offset a poll shows to exist: its high
 // watermark, or its last record's offset + 1.
-func reach(in pollIn) int64 {
+func reach(in *pollIn) int64 {
 	r := int64(0)
 	if in.hasHW {
 		r = in.hw
