@@ -1,11 +1,12 @@
 package broker
 
 import (
-	"github.com/gregor-dst/gregor/broker/wire"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/gregor-dst/gregor/broker/records"
+	"github.com/gregor-dst/gregor/broker/wire"
 	"github.com/gregor-dst/gregor/sim"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -269,4 +270,49 @@ func TestProducesPipelineAnswersInOrder(t *testing.T) {
 	// after the first's answer.
 	require.Less(t, time.Duration(arrived[corrB]-arrived[corrA]), syncLatency/2,
 		"the second produce appended while the first waited for its fsync")
+}
+
+// TestFollowerDoesNotFetchForAFailedLog: a log whose fsync failed may have
+// lost what its end offset counts, so a follower's Fetch must leave that
+// partition out; fetching from there would tell the leader this replica
+// holds the data and move the high watermark past it.
+func TestFollowerDoesNotFetchForAFailedLog(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 2, map[string]string{"flush.messages": "1"})
+	d := r.broker.Disk()
+	o := d.Options()
+	o.SyncErrorPercent = 100
+	d.SetOptions(o)
+	b := r.broker.Process().(*Broker)
+	parts := slices.Clone(b.topics["t"].partitions)
+	// Partition 0 has a write to fsync, so its log fails; partition 1 has
+	// none, so it stays healthy on the same disk. Stop there, before
+	// housekeeping reopens the failed log.
+	req := kmsg.NewPtrProduceRequest()
+	req.SetVersion(9)
+	req.Acks, req.TimeoutMillis = -1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "t"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = 0, batchOf(t, 2, plain())
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	r.send(r.client, req)
+	deadline := r.s.Now() + sim.Time(time.Second)
+	require.NoError(t, r.s.RunWhile(func() bool { return parts[0].log.Err() == nil && r.s.Now() < deadline }))
+	require.Error(t, parts[0].log.Err(), "the failed fsync fails partition 0's log")
+	require.Same(t, parts[0], b.topics["t"].partitions[0], "not reopened yet")
+	require.NoError(t, parts[1].log.Err())
+
+	f := &fetcher{leader: 7, parts: parts}
+	var asked []int32
+	for _, rt := range b.replicaFetchRequest(f).Topics {
+		for _, p := range rt.Partitions {
+			asked = append(asked, p.Partition)
+		}
+	}
+	require.Equal(t, []int32{1}, asked, "only the healthy partition is fetched")
+
+	f.parts = parts[:1]
+	require.Empty(t, b.replicaFetchRequest(f).Topics, "nothing to fetch when every log failed")
 }

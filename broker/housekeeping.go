@@ -31,7 +31,7 @@ func (b *Broker) housekeeping() {
 // it failed to store is acknowledged.
 func (b *Broker) reopenFailedLogs() {
 	for _, p := range b.sortedPartitions() {
-		if err := p.log.Failed(); err != nil {
+		if err := p.log.Err(); err != nil {
 			b.log.Warn("reopening a failed log", "topic", p.t.name, "partition", p.index, "err", err)
 			b.closeReplica(p)
 			p.t.partitions[p.index] = nil

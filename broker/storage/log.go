@@ -163,8 +163,8 @@ func (l *Log) Size() int64 {
 // Segments is the number of segments.
 func (l *Log) Segments() int { return len(l.segs) }
 
-// Err is the failure that stopped the log taking writes, nil while it
-// works.
+// Err is the failure (a write or fsync error) that stopped the log taking
+// writes, nil while it works.
 func (l *Log) Err() error { return l.failed }
 
 // LatestEpoch is the newest leader epoch in the epoch cache; ok is false
@@ -315,10 +315,6 @@ func (l *Log) writable() error {
 	}
 	return nil
 }
-
-// Failed is the error that failed the log (a write or fsync error), nil
-// while it takes writes.
-func (l *Log) Failed() error { return l.failed }
 
 // fail stops the log taking writes and returns the error to report.
 func (l *Log) fail(err error) error {
