@@ -1,6 +1,7 @@
 package simcluster
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -57,4 +58,60 @@ func TestUpdateStateMatchesState(t *testing.T) {
 	t.Logf("compared %d states, %d role changes, %d events", compared, roleChanges, c.s.Events())
 	require.Greater(t, compared, 10_000)
 	require.Greater(t, roleChanges, 5, "the run should move leaders and ISRs")
+}
+
+// TestSameStateComparesEveryField guards sameState, which lists the
+// fields of broker.State by hand (for speed under the invariants tag): a
+// field added to the state must be compared, or UpdateState could leave it
+// stale and TestUpdateStateMatchesState would not notice.
+func TestSameStateComparesEveryField(t *testing.T) {
+	base := func() broker.State {
+		return broker.State{NodeID: 1, BrokerEpoch: 2, Partitions: []broker.PartitionState{{
+			Topic: "t", Partition: 3, Leader: 1, LeaderEpoch: 4, PartitionEpoch: 5,
+			Replicas: []int32{1, 2}, ISR: []int32{1}, LogStart: 6, HW: 7, LEO: 8, Flushed: 7,
+			Epochs: []broker.EpochStart{{Epoch: 4, StartOffset: 0}},
+		}}}
+	}
+	require.True(t, sameState(base(), base()))
+	perturbed := 0
+	for _, target := range []string{"State", "PartitionState"} {
+		probe := base()
+		typ := reflect.TypeOf(probe)
+		if target == "PartitionState" {
+			typ = reflect.TypeOf(probe.Partitions[0])
+		}
+		for i := range typ.NumField() {
+			st := base()
+			v := reflect.ValueOf(&st).Elem()
+			if target == "PartitionState" {
+				v = reflect.ValueOf(&st.Partitions[0]).Elem()
+			}
+			f := v.Field(i)
+			if !f.CanSet() {
+				continue
+			}
+			perturb(t, f)
+			perturbed++
+			require.False(t, sameState(base(), st), "sameState ignores %s.%s", target, typ.Field(i).Name)
+		}
+	}
+	require.Greater(t, perturbed, 10)
+}
+
+// perturb changes a field to a different value of its type.
+func perturb(t *testing.T, f reflect.Value) {
+	switch f.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		f.SetInt(f.Int() + 1)
+	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		f.SetUint(f.Uint() + 1)
+	case reflect.String:
+		f.SetString(f.String() + "x")
+	case reflect.Array:
+		perturb(t, f.Index(0))
+	case reflect.Slice:
+		f.Set(reflect.Append(f, reflect.Zero(f.Type().Elem())))
+	default:
+		t.Fatalf("perturb: no rule for %s; add one", f.Type())
+	}
 }
