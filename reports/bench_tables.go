@@ -13,58 +13,62 @@ import (
 )
 
 // setupRow is one line of a target's setup table: a name and how to read
-// it from a result.
+// it from a result, as text or, for settings and versions, as a map.
 type setupRow struct {
 	name  string
 	value func(r *bench.Result) string
+	// entries is merged key by key across runs, so that an entry most
+	// runs share is not repeated with each run's whole map.
+	entries func(r *bench.Result) map[string]string
 }
 
 var setupRows = []setupRow{
-	{"status", func(r *bench.Result) string { return skippedText(r) }},
-	{"description", func(r *bench.Result) string { return r.Setup.Target.Description }},
-	{"brokers", func(r *bench.Result) string { return positive(r.Setup.Target.Brokers) }},
-	{"fsync", func(r *bench.Result) string { return fsyncOf(r) }},
-	{"persistent", func(r *bench.Result) string { return yesNo(r, r.Setup.Target.Durability.Persistent) }},
-	{"replicated", func(r *bench.Result) string { return yesNo(r, r.Setup.Target.Durability.Replicated) }},
-	{"durability notes", func(r *bench.Result) string { return r.Setup.Target.Durability.Notes }},
-	{"replication factor", func(r *bench.Result) string { return positive(r.Setup.ReplicationFactor) }},
-	{"broker configs", func(r *bench.Result) string {
-		return keyValues(mergeMaps(r.Setup.Target.BrokerConfigs, r.Setup.BrokerConfigs))
+	{name: "status", value: func(r *bench.Result) string { return skippedText(r) }},
+	{name: "description", value: func(r *bench.Result) string { return r.Setup.Target.Description }},
+	{name: "brokers", value: func(r *bench.Result) string { return positive(r.Setup.Target.Brokers) }},
+	{name: "fsync", value: func(r *bench.Result) string { return fsyncOf(r) }},
+	{name: "persistent", value: func(r *bench.Result) string { return yesNo(r, r.Setup.Target.Durability.Persistent) }},
+	{name: "replicated", value: func(r *bench.Result) string { return yesNo(r, r.Setup.Target.Durability.Replicated) }},
+	{name: "durability notes", value: func(r *bench.Result) string { return r.Setup.Target.Durability.Notes }},
+	{name: "replication factor", value: func(r *bench.Result) string { return positive(r.Setup.ReplicationFactor) }},
+	{name: "broker configs", entries: func(r *bench.Result) map[string]string {
+		return mergeMaps(r.Setup.Target.BrokerConfigs, r.Setup.BrokerConfigs)
 	}},
-	{"topic configs", func(r *bench.Result) string { return keyValues(r.Setup.TopicConfigs) }},
-	{"client configs", func(r *bench.Result) string { return keyValues(r.Setup.ClientConfigs) }},
-	{"target versions", func(r *bench.Result) string { return keyValues(r.Setup.Target.Versions) }},
-	{"harness versions", func(r *bench.Result) string { return keyValues(r.Setup.Versions) }},
-	{"machine", func(r *bench.Result) string { return machine(r.Setup.Machine) }},
-	{"physical limits", func(r *bench.Result) string { return limits(r.Setup.PhysicalLimits) }},
-	{"workload", workloadShape},
-	{"durations", durations},
-	{"payload", func(r *bench.Result) string { return r.Setup.Payload }},
-	{"histogram", func(r *bench.Result) string { return r.Setup.Histogram }},
-	{"end-to-end latency", func(r *bench.Result) string { return r.Setup.EndToEnd }},
-	{"timer slack", func(r *bench.Result) string {
+	{name: "topic configs", entries: func(r *bench.Result) map[string]string { return r.Setup.TopicConfigs }},
+	{name: "client configs", entries: func(r *bench.Result) map[string]string { return r.Setup.ClientConfigs }},
+	{name: "target versions", entries: func(r *bench.Result) map[string]string { return r.Setup.Target.Versions }},
+	{name: "harness versions", entries: func(r *bench.Result) map[string]string { return r.Setup.Versions }},
+	{name: "machine", value: func(r *bench.Result) string { return machine(r.Setup.Machine) }},
+	{name: "physical limits", value: func(r *bench.Result) string { return limits(r.Setup.PhysicalLimits) }},
+	{name: "workload", value: workloadShape},
+	{name: "durations", value: durations},
+	{name: "payload", value: func(r *bench.Result) string { return r.Setup.Payload }},
+	{name: "histogram", value: func(r *bench.Result) string { return r.Setup.Histogram }},
+	{name: "end-to-end latency", value: func(r *bench.Result) string { return r.Setup.EndToEnd }},
+	{name: "timer slack", value: func(r *bench.Result) string {
 		if r.Setup.TimerSlackMicros <= 0 {
 			return ""
 		}
 		return number(r.Setup.TimerSlackMicros) + " µs (publish delays below it are the harness's own pacing)"
 	}},
-	{"seed", func(r *bench.Result) string {
+	{name: "seed", value: func(r *bench.Result) string {
 		if !hasSetup(r) || r.Skipped != "" {
 			return ""
 		}
 		return strconv.FormatUint(r.Setup.Seed, 10)
 	}},
-	{"time", func(r *bench.Result) string {
+	{name: "time", value: func(r *bench.Result) string {
 		if r.Setup.StartTime.IsZero() {
 			return ""
 		}
 		return r.Setup.StartTime.UTC().Format(time.RFC3339) + " – " + r.Setup.EndTime.UTC().Format(time.RFC3339)
 	}},
-	{"notes", func(r *bench.Result) string { return strings.Join(r.Setup.Notes, "\n") }},
+	{name: "notes", value: func(r *bench.Result) string { return strings.Join(r.Setup.Notes, "\n") }},
 }
 
 // setupSection has one table per target. A row whose value differs between
-// the target's runs lists it per run.
+// the target's runs lists each distinct value once, with the runs that
+// have it.
 func (b *benchSet) setupSection(d *document) {
 	d.h2("Setup")
 	for _, t := range b.targets {
@@ -82,7 +86,7 @@ func (b *benchSet) setupSection(d *document) {
 		tab := table{header: []string{"setting", "value"}}
 		tab.rows = append(tab.rows, []string{"target", t})
 		for _, row := range setupRows {
-			if v := perRun(runs, row.value); v != "" {
+			if v := row.render(runs); v != "" {
 				tab.rows = append(tab.rows, []string{row.name, v})
 			}
 		}
@@ -90,29 +94,95 @@ func (b *benchSet) setupSection(d *document) {
 	}
 }
 
-// perRun is the runs' common value, or each run's value prefixed with the
-// run when they differ; "" if no run has one.
-func perRun(runs []run, value func(r *bench.Result) string) string {
-	var values []string
-	for _, rn := range runs {
-		values = append(values, value(rn.r))
+// render is the row's value over a target's runs.
+func (row setupRow) render(runs []run) string {
+	if row.entries != nil {
+		return perKey(runs, row.entries)
 	}
-	distinct := slices.Compact(slices.Sorted(slices.Values(values)))
-	switch {
-	case len(distinct) == 1:
-		return distinct[0]
-	case len(distinct) == 0:
+	return perRun(runs, row.value)
+}
+
+// perRun is the runs' common value, or else each distinct value once,
+// prefixed with the runs that have it; "" if no run has one.
+func perRun(runs []run, value func(r *bench.Result) string) string {
+	values := make([]string, len(runs))
+	for i, rn := range runs {
+		values[i] = value(rn.r)
+	}
+	groups := groupRuns(runs, values)
+	switch len(groups) {
+	case 0:
 		return ""
+	case 1:
+		return groups[0].value
 	}
 	var lines []string
-	for i, rn := range runs {
-		v := values[i]
-		if v == "" {
-			v = "—"
-		}
-		lines = append(lines, fmt.Sprintf("[%s @ %s] %s", rn.workload, rateLabel(rn.rate), strings.ReplaceAll(v, "\n", "; ")))
+	for _, g := range groups {
+		lines = append(lines, fmt.Sprintf("[%s] %s", strings.Join(g.runs, ", "), strings.ReplaceAll(orDash(g.value), "\n", "; ")))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// perKey lists the keys of the runs' maps one per line, sorted: key=value
+// when the runs agree, else each distinct value once, followed by the runs
+// that have it ("—" for runs without the key).
+func perKey(runs []run, entries func(r *bench.Result) map[string]string) string {
+	var keys []string
+	ms := make([]map[string]string, len(runs))
+	for i, rn := range runs {
+		ms[i] = entries(rn.r)
+		keys = append(keys, slices.Collect(maps.Keys(ms[i]))...)
+	}
+	slices.Sort(keys)
+	var lines []string
+	for _, k := range slices.Compact(keys) {
+		values := make([]string, len(runs))
+		for i := range runs {
+			values[i] = ms[i][k]
+		}
+		groups := groupRuns(runs, values)
+		if len(groups) == 1 {
+			lines = append(lines, k+"="+groups[0].value)
+			continue
+		}
+		var parts []string
+		for _, g := range groups {
+			parts = append(parts, fmt.Sprintf("%s [%s]", orDash(g.value), strings.Join(g.runs, ", ")))
+		}
+		lines = append(lines, k+"="+strings.Join(parts, "; "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// valueGroup is one distinct value and the runs that have it.
+type valueGroup struct {
+	value string
+	runs  []string // "workload @ rate", each once
+}
+
+// groupRuns groups runs by their values (values[i] is runs[i]'s), in the
+// order of each value's first run: runs are sorted, so the order is stable.
+func groupRuns(runs []run, values []string) []valueGroup {
+	var groups []valueGroup
+	for i, rn := range runs {
+		name := rn.workload + " @ " + rateLabel(rn.rate)
+		j := slices.IndexFunc(groups, func(g valueGroup) bool { return g.value == values[i] })
+		if j < 0 {
+			groups = append(groups, valueGroup{value: values[i]})
+			j = len(groups) - 1
+		}
+		if !slices.Contains(groups[j].runs, name) {
+			groups[j].runs = append(groups[j].runs, name)
+		}
+	}
+	return groups
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 func positive(n int) string {
@@ -140,15 +210,6 @@ func mergeMaps(a, b map[string]string) map[string]string {
 	}
 	maps.Copy(out, b)
 	return out
-}
-
-// keyValues lists a map's entries one per line, sorted by key.
-func keyValues(m map[string]string) string {
-	var lines []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		lines = append(lines, k+"="+m[k])
-	}
-	return strings.Join(lines, "\n")
 }
 
 func machine(m bench.Machine) string {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +190,77 @@ func TestBenchReportSkipped(t *testing.T) {
 	require.NoError(t, BenchReport([]*bench.Result{skippedKafka()}, &out, Options{Format: HTML}))
 	containsAll(t, out.String(), "Every run of this workload was skipped: nothing to chart.", "<td>status</td><td>"+skip+"</td>")
 	assert.Empty(t, embeddedImages(t, out.String()))
+}
+
+// TestSetupDistinctValues: a setup row whose value several of a target's
+// runs share lists that value once, with those runs, in the runs' order
+// whatever the order of the result files.
+func TestSetupDistinctValues(t *testing.T) {
+	const w = "1-topic-16-partitions-1kb"
+	// runs are gregor at 10k, 20k and 30k msg/s; set edits the setups.
+	runs := func(set func(i int, r *bench.Result)) []*bench.Result {
+		var rs []*bench.Result
+		for i, rate := range []float64{10_000, 20_000, 30_000} {
+			r := fakeResult("gregor", rate, 1, "every batch before ack")
+			set(i, r)
+			rs = append(rs, r)
+		}
+		return rs
+	}
+	versions := func(gregor ...string) func(i int, r *bench.Result) {
+		return func(i int, r *bench.Result) {
+			r.Setup.Versions = map[string]string{"go": "go1.26.0"}
+			if gregor[i] != "" {
+				r.Setup.Versions["gregor"] = gregor[i]
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		row     string
+		results []*bench.Result
+		want    string
+	}{
+		{
+			name: "one version", row: "harness versions", results: runs(versions("v1 abc", "v1 abc", "v1 abc")),
+			want: "go=go1.26.0\ngregor=v1 abc",
+		},
+		{
+			name: "two runs share a version", row: "harness versions", results: runs(versions("v1 abc", "v1 abc", "v2 def")),
+			want: "go=go1.26.0\ngregor=v1 abc [" + w + " @ 10,000 msg/s, " + w + " @ 20,000 msg/s]; v2 def [" + w + " @ 30,000 msg/s]",
+		},
+		{
+			name: "files in another order", row: "harness versions", results: reversed(runs(versions("v1 abc", "v1 abc", "v2 def"))),
+			want: "go=go1.26.0\ngregor=v1 abc [" + w + " @ 10,000 msg/s, " + w + " @ 20,000 msg/s]; v2 def [" + w + " @ 30,000 msg/s]",
+		},
+		{
+			name: "a run without the key", row: "harness versions", results: runs(versions("v1 abc", "", "v1 abc")),
+			want: "go=go1.26.0\ngregor=v1 abc [" + w + " @ 10,000 msg/s, " + w + " @ 30,000 msg/s]; — [" + w + " @ 20,000 msg/s]",
+		},
+		{
+			name: "a text row", row: "durability notes",
+			results: runs(func(i int, r *bench.Result) { r.Setup.Target.Durability.Notes = []string{"a", "b", "a"}[i] }),
+			want:    "[" + w + " @ 10,000 msg/s, " + w + " @ 30,000 msg/s] a\n[" + w + " @ 20,000 msg/s] b",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBenchSet(tc.results)
+			i := slices.IndexFunc(setupRows, func(r setupRow) bool { return r.name == tc.row })
+			require.GreaterOrEqual(t, i, 0, "row %q", tc.row)
+			assert.Equal(t, tc.want, setupRows[i].render(b.runs))
+		})
+	}
+
+	// In the page: each version once.
+	var out bytes.Buffer
+	require.NoError(t, BenchReport(runs(versions("v1 abc", "v1 abc", "v2 def")), &out, Options{Format: HTML}))
+	row := regexp.MustCompile(`<td>harness versions</td><td>.*?</td>`).FindString(out.String())
+	require.NotEmpty(t, row)
+	assert.Equal(t, 1, strings.Count(row, "v1 abc"), row)
+	assert.Equal(t, 1, strings.Count(row, "go1.26.0"), row)
+}
+
+func reversed(rs []*bench.Result) []*bench.Result {
+	slices.Reverse(rs)
+	return rs
 }

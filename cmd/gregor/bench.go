@@ -49,7 +49,8 @@ Targets:
                                  gregor in Docker containers (testcontainers-go), one
                                  per broker on a Docker network, N=3 by default, from
                                  the FROM-scratch image scripts/build-image builds
-                                 (gregor:dev; built by that script when missing)
+                                 (gregor:dev; built by that script when missing or
+                                 labelled with another revision than this binary's)
   kafka[:image=REF]              Apache Kafka in a container (testcontainers-go's Kafka
                                  module; confluentinc/confluent-local:7.5.0 by default):
                                  one broker, no fsync, a development configuration
@@ -145,7 +146,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 		targets = append(targets, t)
 	}
 	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
-		return err
+		return fmt.Errorf("creating the results directory: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()

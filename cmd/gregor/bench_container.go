@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,9 @@ const (
 	// containerStopTimeout is how long Teardown lets a broker stop before
 	// it is killed: the data is thrown away with the container.
 	containerStopTimeout = time.Second
+	// imageRevisionLabel is where scripts/build-image records the git
+	// revision the image's binary was built from.
+	imageRevisionLabel = "org.opencontainers.image.revision"
 )
 
 // containerTarget is a gregor cluster in Docker containers for gregor
@@ -66,6 +70,9 @@ type containerTarget struct {
 	fsync   bool // log.flush.interval.messages=1: fsync before every ack
 	image   string
 	log     io.Writer // image builds and pulls report here
+	// built: this process built the image, from the checkout it runs in;
+	// building again would give the same revision, so it is not checked.
+	built bool
 
 	cli  *testcontainers.DockerClient
 	net  *testcontainers.DockerNetwork
@@ -173,7 +180,7 @@ func describeImage(info *bench.TargetInfo, ref string, img image.InspectResponse
 		version = "unknown (the image has no version label)"
 	}
 	text := fmt.Sprintf("%s %s", ref, shortID(img.ID))
-	if rev := img.Config.Labels["org.opencontainers.image.revision"]; rev != "" {
+	if rev := img.Config.Labels[imageRevisionLabel]; rev != "" {
 		text += ", revision " + rev
 	}
 	info.Versions["gregor"] = version
@@ -242,33 +249,111 @@ func (t *containerTarget) startBroker(ctx context.Context, id int, voters []stri
 func clientPort() string { return strconv.Itoa(containerClientPort) + "/tcp" }
 
 // ensureImage returns the image's inspection, building it first with
-// scripts/build-image when the engine does not have it.
+// scripts/build-image when the engine does not have it, or when it is the
+// default image and was built from another revision than this binary.
+// An image named with image=REF is used as it is: rebuilding would
+// overwrite a tag the user chose, perhaps an older build on purpose.
 func (t *containerTarget) ensureImage(ctx context.Context) (image.InspectResponse, error) {
 	img, ok, err := imageHere(ctx, t.cli, t.image)
-	if err != nil || ok {
+	if err != nil {
 		return img, err
 	}
-	script := findBuildImage()
-	if script == "" {
-		return img, bench.Skip("image %s not available: the Docker engine does not have it, and this is not a "+
-			"gregor checkout to build it from: run scripts/build-image %s in one", t.image, t.image)
+	if ok && (t.built || t.image != containerImage) {
+		return img, nil
 	}
-	for _, tool := range []string{"docker", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return img, bench.Skip("image %s not available: the Docker engine does not have it, and %s needs the %s "+
-				"command to build it, which is not installed", t.image, script, tool)
+	why := "not found"
+	if ok {
+		rebuild, reason := rebuildImage(img.Config.Labels, binaryRevision())
+		if !rebuild {
+			fmt.Fprintf(t.log, "image %s %s\n", t.image, reason)
+			return img, nil
 		}
+		why = reason
 	}
-	fmt.Fprintf(t.log, "image %s not found: building it with %s %s\n", t.image, script, t.image)
+	script, missing := imageBuilder(t.image)
+	if missing != "" && ok {
+		fmt.Fprintf(t.log, "image %s %s, but %s: using it as it is\n", t.image, why, missing)
+		return img, nil
+	}
+	if missing != "" {
+		return img, bench.Skip("image %s not available: the Docker engine does not have it, and %s", t.image, missing)
+	}
+	fmt.Fprintf(t.log, "image %s %s: building it with %s %s\n", t.image, why, script, t.image)
 	cmd := exec.CommandContext(ctx, script, t.image)
 	cmd.Stdout, cmd.Stderr = t.log, t.log
 	if err := cmd.Run(); err != nil {
 		return img, fmt.Errorf("image %s: %s failed: %w", t.image, script, err)
 	}
+	t.built = true
 	if img, ok, err = imageHere(ctx, t.cli, t.image); err == nil && !ok {
 		err = fmt.Errorf("image %s: %s succeeded but the engine has no such image", t.image, script)
 	}
 	return img, err
+}
+
+// imageBuilder is scripts/build-image, when it can build ref here; else
+// missing says why not.
+func imageBuilder(ref string) (script, missing string) {
+	script = findBuildImage()
+	if script == "" {
+		return "", fmt.Sprintf("this is not a gregor checkout to build it from: run scripts/build-image %s in one", ref)
+	}
+	for _, tool := range []string{"docker", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return "", fmt.Sprintf("%s needs the %s command to build it, which is not installed", script, tool)
+		}
+	}
+	return script, ""
+}
+
+// rebuildImage decides whether an image with these labels is stale for a
+// binary at revision (binaryRevision's form); reason follows "image REF "
+// in the log. Without a revision (go run, go test, -buildvcs=false)
+// nothing can be compared, and the image is reused.
+func rebuildImage(labels map[string]string, revision string) (rebuild bool, reason string) {
+	built := labels[imageRevisionLabel]
+	switch {
+	case revision == "" && built == "":
+		return false, "reused: this binary records no git revision (go run, go test, -buildvcs=false), nor the image"
+	case revision == "":
+		return false, "reused: this binary records no git revision (go run, go test, -buildvcs=false) to compare with the image's (" + built + ")"
+	case built == "":
+		return true, "has no revision label, and this binary is from revision " + revision
+	case built != revision:
+		return true, fmt.Sprintf("is from revision %s, and this binary is from revision %s", built, revision)
+	case strings.HasSuffix(revision, "-dirty"):
+		return false, "reused: it is from this binary's revision, " + revision + " (uncommitted changes are not compared: scripts/build-image rebuilds it)"
+	}
+	return false, "reused: it is from this binary's revision, " + revision
+}
+
+// binaryRevision is the git revision this binary was built from, as
+// scripts/build-image labels the image; "" when the build recorded none.
+func binaryRevision() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	return revisionOf(bi.Settings)
+}
+
+// revisionOf is vcs.revision, with "-dirty" when vcs.modified (the tree
+// had uncommitted changes or untracked files, as `git status` shows).
+func revisionOf(settings []debug.BuildSetting) string {
+	var revision string
+	modified := false
+	for _, s := range settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if revision != "" && modified {
+		revision += "-dirty"
+	}
+	return revision
 }
 
 // findBuildImage looks for scripts/build-image in the gregor checkout

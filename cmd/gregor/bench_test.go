@@ -1,7 +1,10 @@
 package main
 
 import (
+	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,4 +41,17 @@ func TestBenchCommand(t *testing.T) {
 		require.Error(t, err, "%v", args)
 		require.Contains(t, string(msg), "gregor: ", "%v: %s", args, msg)
 	}
+}
+
+// TestBenchOutNotADirectory: an --out that cannot be created fails
+// before any run, naming what it was for.
+func TestBenchOutNotADirectory(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o644))
+	cmd := newBenchCmd()
+	cmd.SetArgs([]string{"--workload", "1-topic-1-partition-1kb", "--target", "kfake",
+		"--out", filepath.Join(root, "file", "results")})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	require.ErrorContains(t, cmd.Execute(), "creating the results directory")
 }

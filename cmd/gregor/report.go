@@ -56,6 +56,10 @@ func runReport(in, out string) error {
 	if err != nil {
 		return err
 	}
+	// The report may be the first thing written there (runs/new/report.html).
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return fmt.Errorf("creating the report's directory: %w", err)
+	}
 	tmp := out + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
