@@ -163,12 +163,14 @@ func (b *Broker) appendBatch(p *partition, data []byte, version int16) produceRe
 		records.SetMaxTimestamp(data, h, nowMs, true)
 		h.MaxTimestamp, logAppendTime = nowMs, nowMs
 	}
+	var dup *batchMeta
 	if h.ProducerID >= 0 {
-		dup, perr := p.producers.check(h)
+		var perr *kerr.Error
+		dup, perr = p.producers.check(h)
 		if perr != nil {
 			return produceResult{err: perr}
 		}
-		if dup != nil {
+		if dup != nil && b.dedups() {
 			// The original may not be committed yet (its first attempt
 			// timed out before the ISR had it): the retry's answer waits
 			// for it as the original's would have, as Kafka's delayed
@@ -183,7 +185,7 @@ func (b *Broker) appendBatch(p *partition, data []byte, version int16) produceRe
 		return produceResult{err: storageError(err), msg: err.Error()}
 	}
 	h.BaseOffset = base
-	if h.ProducerID >= 0 {
+	if h.ProducerID >= 0 && dup == nil {
 		p.producers.update(h, base)
 	}
 	b.waiters.wake(p) // followers long-polling for new data

@@ -1,6 +1,9 @@
 package broker
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // plantedBug is a bug a test plants on purpose, to show that the
 // simulation's monitors catch it (broker/planted_test.go). It is set only
@@ -23,7 +26,17 @@ const (
 	// follower rejoins the ISR with a log that differs below the high
 	// watermark.
 	bugSkipTruncation
+	// bugIgnoreDedup appends a retried idempotent batch again instead of
+	// answering with the original's offset (no 5-batch dedup window): a
+	// retry after a lost answer duplicates its records, which idempotence
+	// exists to prevent.
+	bugIgnoreDedup
 )
+
+// PlantedBugs names the bugs PlantBug knows.
+func PlantedBugs() []string {
+	return []string{"ack-before-isr", "ignore-min-isr", "skip-truncation", "ignore-dedup"}
+}
 
 // plantBug is what PlantBug (tests, or a build with the planted tag)
 // sets.
@@ -35,8 +48,10 @@ func plantBug(cfg *Config, name string) error {
 		cfg.plant = bugIgnoreMinISR
 	case "skip-truncation":
 		cfg.plant = bugSkipTruncation
+	case "ignore-dedup":
+		cfg.plant = bugIgnoreDedup
 	default:
-		return fmt.Errorf("no planted bug %q (ack-before-isr, ignore-min-isr, skip-truncation)", name)
+		return fmt.Errorf("no planted bug %q (%s)", name, strings.Join(PlantedBugs(), ", "))
 	}
 	return nil
 }
@@ -57,3 +72,7 @@ func (b *Broker) minISR(p *partition) int {
 	}
 	return p.t.settings.minInsyncReplicas
 }
+
+// dedups reports whether a retried idempotent batch is answered from the
+// original (planted: appended again).
+func (b *Broker) dedups() bool { return b.cfg.plant != bugIgnoreDedup }

@@ -22,7 +22,8 @@ import (
 // followers' fetch, which hides the bug, so that case runs Kafka's
 // default flush policy (and therefore no power-loss crashes). It is
 // caught by about one seed in ten; ignoring min.insync.replicas by the
-// first seed whose faults shrink an ISR.
+// first seed whose faults shrink an ISR; ignoring the dedup window by the
+// first seed where a producer retries a batch the leader already has.
 func TestPlantedBugsAreCaught(t *testing.T) {
 	cases := []struct {
 		bug          string
@@ -31,6 +32,7 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 	}{
 		{"ack-before-isr", true, []string{"R6 no loss of committed data", simcluster.LostWrite}},
 		{"ignore-min-isr", false, []string{"R5 acks=all admission"}},
+		{"ignore-dedup", false, []string{simcluster.Duplicate}},
 	}
 	for _, c := range cases {
 		t.Run(c.bug, func(t *testing.T) {

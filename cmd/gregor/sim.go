@@ -128,7 +128,7 @@ func addRunFlags(cmd *cobra.Command, f *simFlags) {
 	fl.StringVar(&f.outDir, "out", "", "keep histories, results, scenarios and Porcupine visualizations of failures in `DIR`")
 	fl.IntVar(&f.shrinkRunsMax, "shrink-runs", 200, "most runs one shrink may make")
 	if plantHook != nil {
-		fl.StringVar(&f.plant, "plant", "", "plant a known bug in every broker (testing the checkers): ack-before-isr, ignore-min-isr, skip-truncation")
+		fl.StringVar(&f.plant, "plant", "", "plant a known bug in every broker (testing the checkers): "+strings.Join(broker.PlantedBugs(), ", "))
 	}
 }
 
