@@ -76,7 +76,8 @@ for a failure, the one command that replays it.
 The scenario: a gregor cluster (3 or 5 brokers, each with its embedded
 controller) in the deterministic simulator; topics with replication factor 3
 and min.insync.replicas 2; idempotent acks=all producers writing unique values
-(Jepsen's queue workload); consumers polling in assign mode; the safe fault mix
+(Jepsen's queue workload; some seeds use acks=1, acks=all without idempotence,
+whose retries may duplicate, or an extra acks=0 producer); consumers polling in assign mode; the safe fault mix
 (network partitions of every shape, crashes with fsync on every message,
 graceful stops, pauses, clock offsets, drift and jumps, clogged links, slow
 disks, disk errors and full disks, client crashes). After the faulty

@@ -21,7 +21,8 @@
 //     in the image, for the monitor's allowances.
 //   - isr.go: the largest ISR a leader claimed between a produce call and
 //     its acknowledgement, which R5 needs and the client cannot see.
-//   - workload.go: producers (kclient, idempotent acks=all), their
+//   - workload.go: producers (kclient, acks=all idempotent unless
+//     Options.NonIdempotent; acks=1 or 0 never idempotent), their
 //     outcomes, acknowledged writes reported to the monitor with their
 //     batch CRC; single Produce requests (ProduceOnce) for the answers a
 //     retrying producer hides; consumer polls in assign mode (Poll); every

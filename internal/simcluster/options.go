@@ -23,8 +23,14 @@ type Options struct {
 	Partitions int32
 	RF         int
 	MinISR     int
-	// Acks is the producers' acks: -1 (all, idempotent) or 1.
+	// Acks is the producers' acks: -1 (all, idempotent unless
+	// NonIdempotent) or 1 (never idempotent).
 	Acks int16
+	// NonIdempotent turns idempotence off for acks=all producers
+	// (enable.idempotence=false, retries on): a retry may then duplicate
+	// or reorder their writes, which the history checks allow, but an
+	// acknowledged write must still survive.
+	NonIdempotent bool
 	// Acks0Producers more producers send with acks=0 (fire and forget, not
 	// idempotent), at the same rate: their sends are recorded as info,
 	// since no answer tells what became of them.
@@ -142,6 +148,7 @@ func OptionsFromSeed(seed uint64) Options {
 		o.Acks0Producers = 1
 	}
 	o.Faults.Disks = r.IntN(3) == 0
+	o.NonIdempotent = o.Acks == -1 && r.IntN(8) == 0
 	return o
 }
 
@@ -212,6 +219,9 @@ func (o Options) String() string {
 		o.Brokers, o.Topics, o.Partitions, o.RF, o.MinISR, o.Acks, o.Producers, o.RecordsPerSecond, o.BatchRecordsMax, o.Consumers, o.PollEvery,
 		o.FlushEveryMessage, o.Faults, o.FaultEvery, o.FaultMax, o.Safety, o.ReplicaLagMaxMs, o.SessionTimeoutMs,
 		o.Latency.Min, o.Latency.Mean)
+	if o.NonIdempotent {
+		s += " non_idempotent"
+	}
 	if o.Acks0Producers > 0 {
 		s += fmt.Sprintf(" acks0_producers=%d", o.Acks0Producers)
 	}

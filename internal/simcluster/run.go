@@ -224,10 +224,12 @@ func (rn *runner) checkHistory() string {
 	switch {
 	case rn.c.cfg.LossesAllowed:
 		opts.Allowed = queue.Kinds()
-	case rn.o.Acks != -1:
+	case rn.o.Acks != -1 || rn.o.NonIdempotent:
 		// A producer without idempotence retries into duplicates and
-		// reorderings, as Kafka documents; its acknowledged sends are
-		// recorded as info (not durable), so losses are not in question.
+		// reorderings, as Kafka documents. With acks=1 its acknowledged
+		// sends are recorded as info (not durable), so losses are not in
+		// question; with acks=all they are, and lost writes still fail.
+		// An idempotent value twice still fails the read-back check.
 		opts.Allowed = append(queue.DefaultAllowed(), queue.Duplicate, queue.NonmonotonicSend, queue.IntNonmonotonicSend, queue.IntSendSkip)
 	}
 	res, err := queue.Analyze(ops, opts)
@@ -313,8 +315,10 @@ func (rn *runner) setup() string {
 	pc := kclient.DefaultConfig()
 	pc.RequestTimeoutMs, pc.DeliveryTimeoutMs, pc.RetryTimeoutMs = 5000, 30_000, 30_000
 	pc.ConnSetupTimeoutMs, pc.BatchRecordsMax = 2000, o.BatchRecordsMax
+	producer := pc
+	producer.Idempotent = !o.NonIdempotent
 	for i := range o.Producers {
-		if _, err := c.AddProducer(clientName(slotProducer, i), o.Acks, pc); err != nil {
+		if _, err := c.AddProducer(clientName(slotProducer, i), o.Acks, producer); err != nil {
 			return err.Error()
 		}
 	}

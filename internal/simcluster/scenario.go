@@ -24,6 +24,7 @@ type Scenario struct {
 	MinISR           int      `yaml:"min_isr,omitempty"`
 	Acks             int16    `yaml:"acks,omitempty"`
 	Producers        int      `yaml:"producers,omitempty"`
+	NonIdempotent    bool     `yaml:"non_idempotent,omitempty"`
 	Acks0Producers   int      `yaml:"acks0_producers,omitempty"`
 	RecordsPerSecond int      `yaml:"records_per_second,omitempty"`
 	BatchRecordsMax  int      `yaml:"batch_records_max,omitempty"`
@@ -65,7 +66,7 @@ func ScenarioOf(o Options, sched *faults.Schedule) Scenario {
 	o = o.withDefaults()
 	sc := Scenario{
 		Seed: o.Seed, Brokers: o.Brokers, Topics: o.Topics, Partitions: o.Partitions, RF: o.RF, MinISR: o.MinISR,
-		Acks: o.Acks, Producers: o.Producers, Acks0Producers: o.Acks0Producers, RecordsPerSecond: o.RecordsPerSecond, BatchRecordsMax: o.BatchRecordsMax,
+		Acks: o.Acks, NonIdempotent: o.NonIdempotent, Producers: o.Producers, Acks0Producers: o.Acks0Producers, RecordsPerSecond: o.RecordsPerSecond, BatchRecordsMax: o.BatchRecordsMax,
 		Consumers: o.Consumers, PollEvery: o.PollEvery.String(), FlushEveryMsg: o.FlushEveryMessage,
 		Faults: o.Faults.String(), FaultEvery: o.FaultEvery.String(), FaultMax: o.FaultMax.String(),
 		Safety: o.Safety.String(), Liveness: o.Liveness.String(),
@@ -105,6 +106,7 @@ func (sc Scenario) Options() (Options, error) {
 	set(&o.BatchRecordsMax, sc.BatchRecordsMax)
 	set(&o.Consumers, sc.Consumers)
 	o.Acks0Producers = sc.Acks0Producers
+	o.NonIdempotent = sc.NonIdempotent
 	if sc.Partitions != 0 {
 		o.Partitions = sc.Partitions
 	}

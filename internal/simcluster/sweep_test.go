@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gregor-dst/gregor/checker/queue"
 )
 
 // defaultSeeds is the sweep's size when GREGOR_CLUSTER_SEEDS is unset
@@ -130,6 +132,28 @@ func TestUnsafeModesRecordLosses(t *testing.T) {
 				r.Summary(), r.Lost, len(r.Losses), r.Losses[0], r.Unclean)
 		})
 	}
+}
+
+// TestNonIdempotentProducersMayDuplicate: acks=all producers without
+// idempotence retry into duplicates, as Kafka documents. The run must
+// show one (or the producers were idempotent after all), report it as
+// allowed, and pass; their acknowledged writes are still checked for loss.
+func TestNonIdempotentProducersMayDuplicate(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		o := OptionsFromSeed(seed)
+		o.Acks, o.NonIdempotent = -1, true
+		r := Run(o)
+		require.Equal(t, Pass, r.Verdict, r.Summary())
+		for _, a := range r.Anomalies {
+			if a.Kind == queue.Duplicate {
+				require.True(t, a.Allowed, "%s", a.Explanation)
+				require.NotEmpty(t, a.Witness)
+				t.Logf("seed %d: %s (allowed)", seed, a.Explanation)
+				return
+			}
+		}
+	}
+	t.Fatal("no seed of 20 retried into a duplicate: are the producers idempotent?")
 }
 
 // TestScenarioReplaysTheSeed: a seed's run written as a scenario file

@@ -51,11 +51,14 @@ type workload struct {
 	// idempotent are the values produced by idempotent producers, which
 	// must not be written twice.
 	idempotent map[string]bool
-	flights    map[string]*clientFlight
+	// idempotentClients are the producers with idempotence on.
+	idempotentClients map[string]bool
+	flights           map[string]*clientFlight
 }
 
 func newWorkload(c *Cluster) *workload {
-	return &workload{c: c, acks: map[string]int16{}, flights: map[string]*clientFlight{}, failed: map[string]bool{}, ambiguous: map[string]bool{}, idempotent: map[string]bool{}}
+	return &workload{c: c, acks: map[string]int16{}, flights: map[string]*clientFlight{}, failed: map[string]bool{}, ambiguous: map[string]bool{}, idempotent: map[string]bool{},
+		idempotentClients: map[string]bool{}}
 }
 
 // Outcomes counts the records produced so far by outcome.
@@ -85,11 +88,13 @@ func (w *workload) flight(client string, starts uint64) *clientFlight {
 	return f
 }
 
-// AddProducer adds a client node that produces with acks (-1: all,
-// idempotent; 1 or 0: not idempotent), its other settings from cfg.
+// AddProducer adds a client node that produces with acks (-1: all; 1 or
+// 0: never idempotent, as Kafka requires), its other settings from cfg:
+// with acks=all, cfg.Idempotent says whether it is idempotent.
 func (c *Cluster) AddProducer(name string, acks int16, cfg kclient.Config) (*sim.Node, error) {
-	cfg.Acks, cfg.Idempotent = acks, acks == -1
+	cfg.Acks, cfg.Idempotent = acks, cfg.Idempotent && acks == -1
 	c.wl.acks[name] = acks
+	c.wl.idempotentClients[name] = cfg.Idempotent
 	return c.AddClient(name, cfg)
 }
 
@@ -111,7 +116,7 @@ func (c *Cluster) Produce(client, topic string, part int32, value string, done f
 		c.wl.outcomes.Produced++
 		f := c.wl.flight(client, n.Starts())
 		f.open++
-		if c.wl.acks[client] == -1 {
+		if c.wl.idempotentClients[client] {
 			c.wl.idempotent[value] = true
 		}
 		at := c.s.Now()
