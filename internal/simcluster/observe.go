@@ -143,7 +143,13 @@ func (o *observer) refresh(i int) bool {
 		return changed
 	}
 	o.qmon.ObserveStatus(b.QuorumStatus())
-	if im, cur := b.ControllerImage(), o.image(); im != nil && (cur == nil || im.Offset > cur.Offset) {
+	switch im, cur := b.ControllerImage(), o.nodeImage(); {
+	case i == o.imageNode && (im == nil || im.Offset < o.imageOffset):
+		// This broker's quorum node restarted (its metadata log failed)
+		// and replays from the start: its image went back, so the most
+		// advanced committed image is now another broker's.
+		o.refreshImageNode()
+	case im != nil && (cur == nil || im.Offset > cur.Offset):
 		o.imageNode = i
 	}
 	inc := int64(n.Starts())
@@ -194,8 +200,20 @@ func (o *observer) refreshImageNode() {
 	}
 }
 
-// image is the most advanced committed metadata image of an up broker.
+// image is the most advanced committed metadata image of an up broker,
+// or nil while even that one is behind an image the monitors already saw:
+// when quorum nodes restart (their metadata logs failed) they replay into
+// fresh images, and an old image would tell the monitors of ISRs and
+// leaders long gone. The brokers ignore such images too (reconcile).
 func (o *observer) image() *meta.Image {
+	if im := o.nodeImage(); im != nil && im.Offset >= o.imageOffset {
+		return im
+	}
+	return nil
+}
+
+// nodeImage is the image of the broker picked as the most advanced.
+func (o *observer) nodeImage() *meta.Image {
 	if o.imageNode < 0 {
 		return nil
 	}
