@@ -316,3 +316,65 @@ func TestFollowerDoesNotFetchForAFailedLog(t *testing.T) {
 	f.parts = parts[:1]
 	require.Empty(t, b.replicaFetchRequest(f).Topics, "nothing to fetch when every log failed")
 }
+
+// TestFollowerAppendCutShortKeepsProducerState: when a write error cuts a
+// follower's append short, the batches before it stay in the log, so the
+// producer state must count them: leading later, the replica must answer
+// a producer's retry of one as a duplicate, not append it again (storm
+// sweep seed 311: an idempotent value twice).
+func TestFollowerAppendCutShortKeepsProducerState(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, nil)
+	b := r.broker.Process().(*Broker)
+	p := b.topics["t"].partitions[0]
+	var data []byte
+	var headers []records.Header
+	for i := range 3 {
+		batch := batchOf(t, 2, with(plain(), func(o *records.BuildOptions) {
+			o.ProducerID, o.ProducerEpoch, o.BaseSequence = 7, 0, int32(2*i)
+		}))
+		records.SetBaseOffset(batch, int64(2*i))
+		h, err := records.ParseHeader(batch)
+		require.NoError(t, err)
+		headers = append(headers, h)
+		data = append(data, batch...)
+	}
+	d := r.broker.Disk()
+	d.SetOptions(sim.DiskOptions{CapacityBytes: d.UsedBytes() + int64(len(data)) - 10})
+	require.Error(t, b.appendFromLeader(p, data), "the third batch does not fit")
+	require.Equal(t, int64(4), p.log.EndOffset(), "the two batches that fit stay")
+
+	for i, h := range headers[:2] {
+		dup, err := p.producers.check(h)
+		require.Nil(t, err)
+		require.NotNil(t, dup, "batch %d is in the log, so a retry of it is a duplicate", i)
+		require.Equal(t, h.BaseOffset, dup.firstOffset)
+	}
+	dup, err := p.producers.check(headers[2])
+	require.Nil(t, err, "the third batch is next in sequence")
+	require.Nil(t, dup, "and not in the log")
+}
+
+// TestProducerRebuildReadErrorFailsTheLog: producer state rebuilt after a
+// truncation from a log that cannot be read back would miss batches, and
+// leading with it would append retries of them again; the log fails
+// instead, so housekeeping reopens it.
+func TestProducerRebuildReadErrorFailsTheLog(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, nil)
+	for i := range 3 {
+		ans := r.produce(9, -1, "t", 0, batchOf(t, 2, with(plain(), func(o *records.BuildOptions) {
+			o.ProducerID, o.ProducerEpoch, o.BaseSequence = 7, 0, int32(2*i)
+		})))
+		require.Zero(t, ans.ErrorCode)
+	}
+	b := r.broker.Process().(*Broker)
+	p := b.topics["t"].partitions[0]
+	require.NoError(t, p.log.Err())
+	d := r.broker.Disk()
+	o := d.Options()
+	o.ReadErrorPercent = 100
+	d.SetOptions(o)
+	b.rebuildProducers(p)
+	require.Error(t, p.log.Err(), "a producer state it could not rebuild fails the log")
+}

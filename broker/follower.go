@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -226,15 +227,21 @@ func (b *Broker) appendFromLeader(p *partition, data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
-	if err := p.log.AppendAsFollower(data); err != nil {
-		return err
-	}
+	appendErr := p.log.AppendAsFollower(data)
+	// An append cut short by a write error keeps the batches before the
+	// failed one: they are in the log, so the producer state must count
+	// them, or this replica, leading later, would append a retry of one
+	// again (a duplicate the idempotent producer was promised away).
+	end := p.log.EndOffset()
 	_, err = records.Each(data, func(h records.Header, _ []byte) error {
-		if h.ProducerID >= 0 && !h.IsControl() {
+		if h.LastOffset() < end && h.ProducerID >= 0 && !h.IsControl() {
 			p.producers.update(h, h.BaseOffset)
 		}
 		return nil
 	})
+	if appendErr != nil {
+		return appendErr
+	}
 	return err
 }
 
@@ -288,11 +295,15 @@ func (b *Broker) truncate(p *partition, offset int64, why string) {
 }
 
 // rebuildProducers replays producer state after a truncation removed
-// batches it had counted.
+// batches it had counted. A read error leaves the table short of batches
+// in the log, and a replica that leads with it would append retries of
+// them again: the log is failed instead, as an unreadable log directory
+// is in Kafka, and housekeeping reopens it (rebuilding from scratch).
 func (b *Broker) rebuildProducers(p *partition) {
 	p.producers = newProducerTable(b.cfg.ProducersPerPartitionMax)
 	if err := p.producers.rebuild(p.log); err != nil {
-		b.log.Error("producer state rebuild", "topic", p.t.name, "partition", p.index, "err", err)
+		b.log.Error("producer state rebuild failed; failing the log", "topic", p.t.name, "partition", p.index, "err",
+			p.log.Fail(fmt.Errorf("rebuilding producer state: %w", err)))
 	}
 }
 

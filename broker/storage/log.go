@@ -316,6 +316,10 @@ func (l *Log) writable() error {
 	return nil
 }
 
+// Fail stops the log taking writes, as a write error does, for a caller
+// that found it unusable; it returns the error to report.
+func (l *Log) Fail(err error) error { return l.fail(err) }
+
 // fail stops the log taking writes and returns the error to report.
 func (l *Log) fail(err error) error {
 	if l.failed == nil {
