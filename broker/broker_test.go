@@ -378,3 +378,43 @@ func TestProducerRebuildReadErrorFailsTheLog(t *testing.T) {
 	b.rebuildProducers(p)
 	require.Error(t, p.log.Err(), "a producer state it could not rebuild fails the log")
 }
+
+// TestReopenedLogCountsOnlyWhatIsFsynced: a log reopened after a failed
+// fsync still shows the write in the page cache, but it is not durable;
+// with flush.messages=1 the replica must not count it as flushed (and so
+// acknowledge it) until an fsync succeeds (storm sweep seed 569: a leader
+// claimed 16 offsets flushed, and a crash left it with 3).
+func TestReopenedLogCountsOnlyWhatIsFsynced(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, map[string]string{"flush.messages": "1"})
+	require.Zero(t, r.produce(9, -1, "t", 0, batchOf(t, 2, plain())).ErrorCode)
+	b := r.broker.Process().(*Broker)
+	first := b.topics["t"].partitions[0]
+	durable := first.flushed
+	require.Equal(t, int64(2), durable)
+
+	d := r.broker.Disk()
+	o := d.Options()
+	o.SyncErrorPercent = 100
+	d.SetOptions(o)
+	req := kmsg.NewPtrProduceRequest()
+	req.SetVersion(9)
+	req.Acks, req.TimeoutMillis = -1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "t"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = 0, batchOf(t, 3, plain())
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	r.send(r.client, req)
+	deadline := r.s.Now() + sim.Time(5*time.Second)
+	require.NoError(t, r.s.RunWhile(func() bool {
+		p := b.topics["t"].partitions[0]
+		return (p == nil || p == first) && r.s.Now() < deadline
+	}))
+	p := b.topics["t"].partitions[0]
+	require.NotNil(t, p)
+	require.NotSame(t, first, p, "housekeeping reopened the failed log")
+	require.Equal(t, int64(5), p.log.EndOffset(), "the page cache still shows the write")
+	require.LessOrEqual(t, p.flushed, durable, "but only what was fsynced counts as flushed")
+}

@@ -158,7 +158,12 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 	// later leader does not have.
 	hw := l.StartOffset()
 	l.SetHighWatermark(hw)
-	p := &partition{t: t, index: index, log: l, hw: hw, flushed: l.EndOffset()}
+	// Only what is below the recovery point is known to be fsynced: past
+	// it the log may hold what sits in the page cache alone (a log
+	// reopened after a failed fsync, or a process restarted without a
+	// power loss), which an ack counting on fsync (flush.messages=1) must
+	// not count until a flush has made it durable.
+	p := &partition{t: t, index: index, log: l, hw: hw, flushed: l.RecoveryPoint()}
 	l.OnFlushed(func(offset int64) {
 		p.flushed = max(p.flushed, offset)
 		b.maybeAdvanceHW(p)
@@ -168,6 +173,9 @@ func (b *Broker) openPartition(t *topic, index int32) (*partition, error) {
 	if err := p.producers.rebuild(l); err != nil {
 		l.Close()
 		return nil, err
+	}
+	if p.flushed < l.EndOffset() {
+		l.Flush(nil)
 	}
 	return p, nil
 }
