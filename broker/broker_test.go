@@ -192,7 +192,15 @@ func TestAcknowledgedSurvivesCrash(t *testing.T) {
 	require.NoError(t, r.broker.Start())
 	require.NoError(t, r.s.RunFor(time.Second))
 	r.dial()
-	require.Equal(t, int64(100), r.fetch(12, "t", 0, 0, 0, 0).HighWatermark)
+	// The reopened log counts as flushed once its first fsync is done.
+	hw := int64(-1)
+	for range 20 {
+		if hw = r.fetch(12, "t", 0, 0, 0, 0).HighWatermark; hw == 100 {
+			break
+		}
+		require.NoError(t, r.s.RunFor(50*time.Millisecond))
+	}
+	require.Equal(t, int64(100), hw)
 	dup := r.produce(9, -1, "t", 0, batchOf(t, 5, records.BuildOptions{ProducerID: pid, BaseSequence: 95}))
 	require.Zero(t, dup.ErrorCode)
 	require.Equal(t, int64(95), dup.BaseOffset, "producer state rebuilt from the log")
