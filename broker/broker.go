@@ -254,4 +254,9 @@ type reopenKey struct {
 type reopenState struct {
 	hw                          int64
 	leaderEpoch, partitionEpoch int32
+	// isrPending and isrPendingEpochs are the leader's ISR change in
+	// flight when the log failed: its fate is unknown, so the reopened
+	// leader keeps counting its members and asks again.
+	isrPending       []int32
+	isrPendingEpochs map[int32]int64
 }

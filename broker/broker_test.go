@@ -426,3 +426,25 @@ func TestReopenedLogCountsOnlyWhatIsFsynced(t *testing.T) {
 	require.Equal(t, int64(5), p.log.EndOffset(), "the page cache still shows the write")
 	require.LessOrEqual(t, p.flushed, durable, "but only what was fsynced counts as flushed")
 }
+
+// TestAlterPartitionRetryKeepsProposalEpochs: an ISR change asked again
+// (its first answer lost) carries the members' broker epochs of when it
+// was proposed. A follower that restarted since has a new epoch, and its
+// new incarnation is not the one that caught up: the controller must be
+// able to refuse it (KIP-903), so the retry must not carry the new epoch.
+func TestAlterPartitionRetryKeepsProposalEpochs(t *testing.T) {
+	r := newRig(t)
+	r.createTopic("t", 1, nil)
+	b := r.broker.Process().(*Broker)
+	p := b.topics["t"].partitions[0]
+	p.followers = map[int32]*followerState{2: {brokerEpoch: 5}}
+	p.isrPending = []int32{0, 2}
+	p.isrPendingEpochs = map[int32]int64{0: b.brokerEpoch, 2: 5}
+	p.followers[2].brokerEpoch = 9 // the follower restarted and fetched again
+
+	epochs := map[int32]int64{}
+	for _, m := range b.alterPartitionRequest(p, p.isrPending).Topics[0].Partitions[0].NewEpochISR {
+		epochs[m.BrokerID] = m.BrokerEpoch
+	}
+	require.Equal(t, map[int32]int64{0: b.brokerEpoch, 2: 5}, epochs)
+}

@@ -33,9 +33,10 @@ func (b *Broker) reopenFailedLogs() {
 	for _, p := range b.sortedPartitions() {
 		if err := p.log.Err(); err != nil {
 			b.log.Warn("reopening a failed log", "topic", p.t.name, "partition", p.index, "err", err)
+			b.reopened[reopenKey{p.t.id, p.index}] = reopenState{hw: p.hw, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
+				isrPending: p.isrPending, isrPendingEpochs: p.isrPendingEpochs}
 			b.closeReplica(p)
 			p.t.partitions[p.index] = nil
-			b.reopened[reopenKey{p.t.id, p.index}] = reopenState{hw: p.hw, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch}
 			b.reopenPending = true
 		}
 	}

@@ -109,6 +109,8 @@ func (b *Broker) reconcilePartition(t *topic, index int32, mp *meta.Partition) {
 		}
 		return
 	}
+	reopened, wasReopened := b.reopened[reopenKey{t.id, index}]
+	fresh := p == nil
 	if p == nil {
 		if b.imageBehindReopen(t, index, mp) {
 			b.reopenPending = true // housekeeping tries again
@@ -142,6 +144,24 @@ func (b *Broker) reconcilePartition(t *topic, index int32, mp *meta.Partition) {
 			b.checkAcks(p)
 		}
 	}
+	if fresh && wasReopened {
+		b.resumeISRChange(p, reopened)
+	}
+}
+
+// resumeISRChange takes over the ISR change a replica's failed log left in
+// flight, if this reopened replica leads in the same leader and partition
+// epochs (the image has not settled it): the controller may still commit
+// it, so the high watermark must keep counting its members (maximalISR),
+// and it is asked again with the members' epochs of the time.
+func (b *Broker) resumeISRChange(p *partition, r reopenState) {
+	if r.isrPending == nil || p.leader != b.cfg.NodeID || p.leaderEpoch != r.leaderEpoch || p.partitionEpoch != r.partitionEpoch {
+		return
+	}
+	p.isrPending, p.isrPendingEpochs = r.isrPending, r.isrPendingEpochs
+	p.isrProposal++
+	b.log.Info("isr change resumed after reopening", "topic", p.t.name, "partition", p.index, "from", p.isr, "to", p.isrPending)
+	b.sendAlterISR(p, p.isrProposal)
 }
 
 // openPartition opens (recovering, or creating) a local replica's log and
@@ -225,6 +245,9 @@ func (b *Broker) restoreHW(p *partition) {
 // its files.
 func (b *Broker) closeReplica(p *partition) {
 	b.unfollow(p)
+	// Its ISR change in flight stops asking: a replica reopened in its
+	// place takes the change over (resumeISRChange).
+	p.isrPending = nil
 	b.failAcks(p, kerr.NotLeaderForPartition)
 	b.waiters.wake(p) // parked fetches of it answer with NOT_LEADER_OR_FOLLOWER
 	if err := p.log.Close(); err != nil {

@@ -33,6 +33,11 @@ type replication struct {
 	isrPending   []int32
 	isrProposal  uint64
 	isrRetryMono time.Duration
+	// isrPendingEpochs are the members' broker epochs when the change was
+	// proposed: a retry must carry them, not a restarted follower's new
+	// epoch, or the controller admits an incarnation that is not caught
+	// up (KIP-903).
+	isrPendingEpochs map[int32]int64
 }
 
 // followerState is a follower as its leader sees it (Kafka's Replica):
@@ -185,6 +190,10 @@ func (b *Broker) alterISR(p *partition, isr []int32) {
 	isr = slices.Clone(isr)
 	slices.Sort(isr)
 	p.isrPending = isr
+	p.isrPendingEpochs = make(map[int32]int64, len(isr))
+	for _, id := range isr {
+		p.isrPendingEpochs[id] = b.memberEpoch(p, id)
+	}
 	p.isrProposal++
 	b.log.Info("isr change proposed", "topic", p.t.name, "partition", p.index, "from", p.isr, "to", isr)
 	b.sendAlterISR(p, p.isrProposal)
@@ -258,11 +267,9 @@ func (b *Broker) alterPartitionRequest(p *partition, isr []int32) *kmsg.AlterPar
 	rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = p.index, p.leaderEpoch, p.partitionEpoch
 	for _, id := range isr {
 		m := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
-		m.BrokerID, m.BrokerEpoch = id, -1
-		if id == b.cfg.NodeID {
-			m.BrokerEpoch = b.brokerEpoch
-		} else if f := p.followers[id]; f != nil {
-			m.BrokerEpoch = f.brokerEpoch
+		m.BrokerID, m.BrokerEpoch = id, b.memberEpoch(p, id)
+		if e, ok := p.isrPendingEpochs[id]; ok {
+			m.BrokerEpoch = e
 		}
 		rp.NewEpochISR = append(rp.NewEpochISR, m)
 	}
@@ -271,6 +278,18 @@ func (b *Broker) alterPartitionRequest(p *partition, isr []int32) *kmsg.AlterPar
 	rt.Partitions = []kmsg.AlterPartitionRequestTopicPartition{rp}
 	req.Topics = []kmsg.AlterPartitionRequestTopic{rt}
 	return req
+}
+
+// memberEpoch is an ISR member's broker epoch as this leader knows it:
+// its own, or the one a follower's latest fetch carried (-1: unknown).
+func (b *Broker) memberEpoch(p *partition, id int32) int64 {
+	if id == b.cfg.NodeID {
+		return b.brokerEpoch
+	}
+	if f := p.followers[id]; f != nil {
+		return f.brokerEpoch
+	}
+	return -1
 }
 
 // alterPartitionCode is the outcome of an AlterPartition: the top-level
