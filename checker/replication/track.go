@@ -335,6 +335,12 @@ func (g *group) findLeader() *replica {
 			best = r
 		}
 	}
+	if best != nil && g.p.hasEpoch && best.ps.LeaderEpoch < g.p.maxEpoch {
+		// A newer epoch was seen: this claimant was deposed (partitioned
+		// away, or the brokers that know better are down) and is not the
+		// leader whose log the invariants speak of.
+		return nil
+	}
 	return best
 }
 
