@@ -235,16 +235,7 @@ func TestProducesPipelineAnswersInOrder(t *testing.T) {
 	d.SetOptions(o)
 
 	produce := func(partition int32) *kmsg.ProduceRequest {
-		req := kmsg.NewPtrProduceRequest()
-		req.SetVersion(9)
-		req.Acks, req.TimeoutMillis = -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "t"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Partition, rp.Records = partition, batchOf(t, 3, plain())
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		return req
+		return produceRequest(9, -1, "t", partition, batchOf(t, 3, plain()))
 	}
 	c := r.client
 	began := r.s.Now()
@@ -296,16 +287,7 @@ func TestFollowerDoesNotFetchForAFailedLog(t *testing.T) {
 	// Partition 0 has a write to fsync, so its log fails; partition 1 has
 	// none, so it stays healthy on the same disk. Stop there, before
 	// housekeeping reopens the failed log.
-	req := kmsg.NewPtrProduceRequest()
-	req.SetVersion(9)
-	req.Acks, req.TimeoutMillis = -1, 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "t"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition, rp.Records = 0, batchOf(t, 2, plain())
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	r.send(r.client, req)
+	r.send(r.client, produceRequest(9, -1, "t", 0, batchOf(t, 2, plain())))
 	deadline := r.s.Now() + sim.Time(time.Second)
 	require.NoError(t, r.s.RunWhile(func() bool { return parts[0].log.Err() == nil && r.s.Now() < deadline }))
 	require.Error(t, parts[0].log.Err(), "the failed fsync fails partition 0's log")
@@ -405,16 +387,7 @@ func TestReopenedLogCountsOnlyWhatIsFsynced(t *testing.T) {
 	o := d.Options()
 	o.SyncErrorPercent = 100
 	d.SetOptions(o)
-	req := kmsg.NewPtrProduceRequest()
-	req.SetVersion(9)
-	req.Acks, req.TimeoutMillis = -1, 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "t"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition, rp.Records = 0, batchOf(t, 3, plain())
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	r.send(r.client, req)
+	r.send(r.client, produceRequest(9, -1, "t", 0, batchOf(t, 3, plain())))
 	deadline := r.s.Now() + sim.Time(5*time.Second)
 	require.NoError(t, r.s.RunWhile(func() bool {
 		p := b.topics["t"].partitions[0]

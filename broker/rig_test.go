@@ -205,6 +205,13 @@ func (r *rig) createTopic(name string, partitions int32, cfg map[string]string) 
 // answer.
 func (r *rig) produce(version int16, acks int16, topic string, partition int32, batch []byte) kmsg.ProduceResponseTopicPartition {
 	r.t.Helper()
+	req := produceRequest(version, acks, topic, partition, batch)
+	return r.do(req).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+}
+
+// produceRequest is a Produce of one batch to topic/partition, for tests
+// that send it without waiting for the answer.
+func produceRequest(version int16, acks int16, topic string, partition int32, batch []byte) *kmsg.ProduceRequest {
 	req := kmsg.NewPtrProduceRequest()
 	req.SetVersion(version)
 	req.Acks, req.TimeoutMillis = acks, 5000
@@ -214,7 +221,7 @@ func (r *rig) produce(version int16, acks int16, topic string, partition int32, 
 	rp.Partition, rp.Records = partition, batch
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	return r.do(req).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+	return req
 }
 
 // fetch reads from topic/partition at offset.
